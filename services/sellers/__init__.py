@@ -1,0 +1,1 @@
+"""Sellers: exporter profiles, their documents and RDB verification."""

@@ -1,0 +1,1 @@
+"""The sellers service consumes no events: it is the source of truth for exporters."""

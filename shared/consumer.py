@@ -1,0 +1,155 @@
+"""Idempotent event consumer: one message, one transaction, offset after commit.
+
+Guarantees:
+- exactly-once effect: the event id is inserted in the `inbox` table (per consumer group) in the same
+  transaction as the handler's effect; a redelivered event finds its row and is skipped;
+- offsets are committed only after the effect (or the dead-lettering) is done, so a crash redelivers;
+- a failing handler is retried with exponential backoff, at most `max_attempts` times; then the
+  record goes to `<topic>.dlq` with the error in its headers and the consumer moves on. A record that
+  cannot be parsed or whose data breaks its contract is a poison message: it goes to the DLQ at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.envelope import CloudEvent, dlq_topic
+from shared.db import Database, insert_ignore, utcnow
+from shared.kafka import KafkaPublisher, ensure_topics
+from shared.tables import inbox_table
+
+__all__ = ["EventConsumer", "Handler", "PoisonMessage", "claim_event"]
+
+log = logging.getLogger("ewtp.consumer")
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """The record can never be processed (unparseable, or its data breaks the contract)."""
+
+
+async def claim_event(session: AsyncSession, consumer: str, event: CloudEvent) -> bool:
+    """Record `event` as processed by `consumer`; False if it already was (the effect must be skipped)."""
+    values = {"consumer": consumer, "event_id": event.id, "event_type": event.type, "processed_at": utcnow()}
+    return await insert_ignore(session, inbox_table, values)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        publisher: KafkaPublisher,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler],
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.05,
+    ) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handlers = dict(handlers)
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until cancelled, reconnecting with backoff when the broker goes away."""
+        delay = 0.5
+        while True:
+            consumer: AIOKafkaConsumer | None = None
+            try:
+                await ensure_topics(self.bootstrap, [*self.topics, *(dlq_topic(t) for t in self.topics)])
+                consumer = AIOKafkaConsumer(
+                    *self.topics,
+                    bootstrap_servers=self.bootstrap,
+                    group_id=self.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    max_poll_records=200,
+                )
+                await consumer.start()
+                self.ready.set()
+                delay = 0.5
+                await self._loop(consumer)
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer %s lost the broker: %r; retrying in %.1fs", self.group_id, exc, delay)
+            finally:
+                self.ready.clear()
+                if consumer is not None:
+                    try:
+                        await consumer.stop()
+                    except (KafkaError, OSError):
+                        log.debug("consumer stop failed", exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                for record in records:
+                    await self.process(record)
+                await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Apply one record exactly once in effect, retrying, then dead-lettering it."""
+        try:
+            event = CloudEvent.from_bytes(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(record, PoisonMessage(f"not a CloudEvent: {exc}"), attempts=1)
+            return
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return  # not an event this consumer cares about
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.db.transaction() as session:
+                    if await claim_event(session, self.group_id, event):
+                        await handler(session, event)
+                return
+            except (ValidationError, PoisonMessage) as exc:
+                await self._dead_letter(record, exc, attempts=attempt)
+                return
+            except Exception as exc:
+                if attempt >= self.max_attempts:
+                    await self._dead_letter(record, exc, attempts=attempt)
+                    return
+                log.warning("handler for %s failed (attempt %d): %r", event.type, attempt, exc)
+                await asyncio.sleep(self.backoff_base_s * 2 ** (attempt - 1))
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
+        log.error("dead-lettering %s[%d]@%d: %r", record.topic, record.partition, record.offset, exc)
+        headers = [
+            *(record.headers or ()),
+            ("x-error-type", type(exc).__name__.encode()),
+            ("x-error-message", str(exc)[:2000].encode()),
+            ("x-original-topic", record.topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+            ("x-consumer-group", self.group_id.encode()),
+            ("x-attempts", str(attempts).encode()),
+        ]
+        delay = 0.5
+        # The offset must not move past a record that is neither applied nor dead-lettered.
+        while not await self.publisher.send_batch(
+            [(dlq_topic(record.topic), record.key or b"", record.value or b"", list(headers))]
+        ):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

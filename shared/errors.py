@@ -1,0 +1,204 @@
+"""RFC 9457 problem details for every error a service or the gateway returns.
+
+Business code raises a typed `Problem` subclass; `install_problem_handlers` maps it, FastAPI's
+validation errors, Starlette's HTTP errors (404 for unknown routes, 405) and anything unexpected to
+`application/problem+json`. Validation problems carry one entry per bad field in `errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+__all__ = [
+    "PROBLEM_JSON",
+    "BadRequest",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "Gone",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "Problem",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "UnprocessableContent",
+    "install_problem_handlers",
+    "problem_response",
+]
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("ewtp.errors")
+
+FieldError = dict[str, str]
+
+
+class Problem(Exception):
+    """An error with an HTTP status, rendered as problem+json."""
+
+    status: int = 500
+    title: str = "Internal Server Error"
+    slug: str = "internal"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers
+        self.extra = extra
+
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://errors.ewtp.rw/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(Problem):
+    status, title, slug = 400, "Bad Request", "bad-request"
+
+
+class Unauthorized(Problem):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(Problem):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(Problem):
+    status, title, slug = 404, "Not Found", "not-found"
+
+
+class MethodNotAllowed(Problem):
+    status, title, slug = 405, "Method Not Allowed", "method-not-allowed"
+
+
+class Conflict(Problem):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class Gone(Problem):
+    status, title, slug = 410, "Gone", "gone"
+
+
+class PreconditionFailed(Problem):
+    status, title, slug = 412, "Precondition Failed", "precondition-failed"
+
+
+class PayloadTooLarge(Problem):
+    status, title, slug = 413, "Content Too Large", "payload-too-large"
+
+
+class UnprocessableContent(Problem):
+    status, title, slug = 422, "Unprocessable Content", "validation"
+
+
+class ServiceUnavailable(Problem):
+    status, title, slug = 503, "Service Unavailable", "unavailable"
+
+
+_BY_STATUS: dict[int, type[Problem]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        Gone,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnprocessableContent,
+        ServiceUnavailable,
+    )
+}
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    return Response(
+        orjson.dumps(problem.to_dict(instance)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    """`("body", "contact", "email")` → `contact.email`; query and path parameters keep their name."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_problem(exc: RequestValidationError) -> Problem:
+    raw = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in raw):
+        return BadRequest("The request body is not valid JSON.")
+    errors: list[FieldError] = []
+    for err in raw:
+        entry = {"field": _field_name(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+        if entry not in errors:
+            errors.append(entry)
+    names = ", ".join(e["field"] for e in errors)
+    return UnprocessableContent(f"Invalid fields: {names}.", errors=errors)
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request.url.path)
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(validation_problem(exc), request.url.path)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    cls = _BY_STATUS.get(exc.status_code, Problem)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != cls.title else None
+    if exc.status_code == 404 and detail in (None, "Not Found"):
+        detail = f"No route for {request.method} {request.url.path}."
+    problem = cls(detail, headers=dict(exc.headers) if exc.headers else None)
+    if cls is Problem:
+        problem.status = exc.status_code
+    return problem_response(problem, request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(Problem("An unexpected error occurred."), request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

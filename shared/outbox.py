@@ -1,0 +1,137 @@
+"""Transactional outbox: events leave a service only through here.
+
+Guarantee: an event is written to the `outbox` table in the same transaction as the state change
+that caused it (`add_event`), so it exists if and only if the change committed. The relay publishes
+pending rows in commit (id) order, which keeps one aggregate's events ordered on its partition, and
+marks them published only once the broker acknowledged them. A broker that is down leaves the rows
+waiting; nothing is lost, and a row may be sent more than once (consumers dedupe by event id).
+
+The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback. On
+PostgreSQL a transaction-level advisory lock keeps a single relay active per database, so several
+replicas never interleave one aggregate's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.envelope import CONTENT_TYPE, CloudEvent, EventData, new_event
+from shared.db import Database, utcnow
+from shared.kafka import KafkaPublisher
+from shared.tables import outbox_table
+
+__all__ = ["OutboxRelay", "add_event", "publish"]
+
+log = logging.getLogger("ewtp.outbox")
+
+
+async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> None:
+    """Stage `event` for publication with the caller's transaction; the key is the event's subject."""
+    await session.execute(
+        insert(outbox_table).values(
+            event_id=event.id,
+            event_type=event.type,
+            topic=topic,
+            key=event.subject or event.id,
+            payload=event.to_bytes(),
+            created_at=utcnow(),
+        )
+    )
+
+
+async def publish(session: AsyncSession, data: EventData, *, source: str, subject: str) -> CloudEvent:
+    """Wrap `data` in a CloudEvent and stage it on its contract's topic."""
+    event = new_event(data, source=source, subject=subject)
+    await add_event(session, data.TOPIC, event)
+    return event
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, publisher: KafkaPublisher, poll_interval_s: float = 1.0, batch_size: int = 500
+    ) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.poll_interval_s = poll_interval_s
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._lock_key = zlib.crc32(f"outbox:{db.url}".encode()) & 0x7FFFFFFF
+        self.last_error: str | None = None
+        db.on_commit(self._wake.set)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = self.poll_interval_s
+        while True:
+            try:
+                more = await self.publish_pending()
+                self.last_error = None
+                backoff = self.poll_interval_s
+                if more:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = repr(exc)
+                log.warning("outbox relay pass failed: %r", exc)
+                backoff = min(backoff * 2, 10.0)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+    async def pending_count(self) -> int:
+        async with self.db.read() as session:
+            stmt = select(func.count()).select_from(outbox_table).where(outbox_table.c.published_at.is_(None))
+            return int((await session.execute(stmt)).scalar_one())
+
+    async def publish_pending(self) -> bool:
+        """Publish one batch; True when a full batch went out (there may be more)."""
+        if self.db.is_sqlite:
+            # One process owns an SQLite file: read, send, then mark, without holding the write lock
+            # while the broker answers.
+            async with self.db.read() as session:
+                rows = await self._pending(session)
+            sent = await self._send(rows)
+            if sent:
+                async with self.db.transaction() as session:
+                    await self._mark(session, [r.id for r in rows[:sent]])
+        else:
+            async with self.db.transaction() as session:
+                got = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
+                if not got.scalar_one():
+                    return False
+                rows = await self._pending(session)
+                sent = await self._send(rows)
+                await self._mark(session, [r.id for r in rows[:sent]])
+        if sent < len(rows):
+            raise ConnectionError(f"broker accepted {sent} of {len(rows)} outbox events")
+        return len(rows) == self.batch_size
+
+    async def _pending(self, session: AsyncSession) -> list[Any]:
+        stmt = (
+            select(outbox_table.c.id, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.payload)
+            .where(outbox_table.c.published_at.is_(None))
+            .order_by(outbox_table.c.id)
+            .limit(self.batch_size)
+        )
+        return list((await session.execute(stmt)).all())
+
+    async def _send(self, rows: list[Any]) -> int:
+        if not rows:
+            return 0
+        headers = [("content-type", CONTENT_TYPE.encode())]
+        return await self.publisher.send_batch([(r.topic, r.key.encode(), r.payload, headers) for r in rows])
+
+    @staticmethod
+    async def _mark(session: AsyncSession, ids: list[int]) -> None:
+        if ids:
+            await session.execute(update(outbox_table).where(outbox_table.c.id.in_(ids)).values(published_at=utcnow()))

@@ -1,0 +1,120 @@
+"""The application factory every service uses, so they all start, stop and answer the same way.
+
+Lifespan: migrate (embedded runtime), start the outbox relay and the consumers as tasks, and on
+shutdown cancel them, stop the producer and close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+from shared.auth import SignedIdentityMiddleware
+from shared.consumer import EventConsumer, Handler
+from shared.db import Database
+from shared.errors import ServiceUnavailable, install_problem_handlers
+from shared.health import health_router
+from shared.http import BodyLimitMiddleware
+from shared.kafka import KafkaPublisher, broker_reachable
+from shared.migrations import upgrade_to_head
+from shared.observability import configure_logging
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+
+__all__ = ["ConsumerSpec", "ServiceParts", "create_service_app"]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    group_id: str
+    topics: Sequence[str]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class ServiceParts:
+    """What a running service holds; reachable as `app.state.parts` (tests use it too)."""
+
+    settings: ServiceSettings
+    db: Database
+    publisher: KafkaPublisher
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+
+def create_service_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    migrations: Path,
+    routers: Sequence[APIRouter],
+    topics: Sequence[str] = (),
+    consumers: Sequence[ConsumerSpec] = (),
+    on_startup: Callable[[ServiceParts], object] | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    db = Database(settings.database_url)
+    publisher = KafkaPublisher(settings.kafka_bootstrap, topics)
+    relay = OutboxRelay(db, publisher, settings.outbox_poll_interval_s)
+    parts = ServiceParts(settings=settings, db=db, publisher=publisher, relay=relay)
+    for spec in consumers:
+        parts.consumers.append(
+            EventConsumer(
+                db=db,
+                publisher=publisher,
+                bootstrap=settings.kafka_bootstrap,
+                group_id=spec.group_id,
+                topics=spec.topics,
+                handlers=spec.handlers,
+                max_attempts=settings.consumer_max_attempts,
+                backoff_base_s=settings.consumer_backoff_base_s,
+            )
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            await upgrade_to_head(migrations, settings.database_url)
+        if on_startup is not None:
+            result = on_startup(parts)
+            if asyncio.iscoroutine(result):
+                await result
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in parts.consumers]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await publisher.stop()
+            await db.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan, default_response_class=ORJSONResponse)
+    app.state.db = db
+    app.state.parts = parts
+    install_problem_handlers(app)
+
+    async def broker() -> None:
+        if not await asyncio.to_thread(broker_reachable, settings.kafka_bootstrap):
+            raise ServiceUnavailable("broker unreachable")
+
+    app.include_router(health_router({"database": db.ping, "broker": broker}))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        SignedIdentityMiddleware,
+        secret=settings.signing_secret.get_secret_value().encode(),
+        max_age_s=settings.signature_max_age_s,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app
