@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 
 from shared.auth import SignedIdentityMiddleware
 from shared.consumer import EventConsumer, Handler
@@ -99,7 +98,7 @@ def create_service_app(
             await publisher.stop()
             await db.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title=title, lifespan=lifespan)
     app.state.db = db
     app.state.parts = parts
     install_problem_handlers(app)

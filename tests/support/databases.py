@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -29,19 +30,25 @@ class Databases:
         if not on_postgres():
             return f"sqlite+aiosqlite:///{self.tmp / f'{name}.db'}"
         db_name = f"ewtp_test_{name}_{self.run_id}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{db_name}"'))
+        _admin(f'CREATE DATABASE "{db_name}"')
         self.created.append(db_name)
         return f"{PG_URL.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{db_name}"
 
     def drop_all(self) -> None:
         for db_name in self.created:
-            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            _admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         self.created.clear()
 
-    @staticmethod
-    async def _admin(sql: str) -> None:
+
+def _admin(sql: str) -> None:
+    """Run one administrative statement; in a thread of its own, as fixtures may run inside an event loop."""
+
+    async def run() -> None:
         conn = await asyncpg.connect(f"{PG_URL}/postgres", user=os.environ.get("PGUSER", "postgres"))
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()

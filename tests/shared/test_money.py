@@ -1,0 +1,43 @@
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.money import Money, format_minor, minor_units, quantize, to_minor
+
+
+def test_minor_units_follow_iso_4217() -> None:
+    assert (minor_units("RWF"), minor_units("USD"), minor_units("CNY"), minor_units("UGX")) == (0, 2, 2, 0)
+
+
+def test_unknown_currency_is_refused() -> None:
+    with pytest.raises(ValueError, match="ISO 4217"):
+        minor_units("XYZ")
+    with pytest.raises(ValidationError, match="ISO 4217"):
+        Money(amount="1.00", currency="XYZ")
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("1.005", "USD"), ("10.5", "RWF"), ("0.001", "CNY")])
+def test_more_places_than_the_currency_has_are_refused(amount: str, currency: str) -> None:
+    with pytest.raises(ValidationError, match="decimal places"):
+        Money(amount=amount, currency=currency)
+
+
+@pytest.mark.parametrize("amount", ["-1.00", "1e3", "abc", "", "1.2.3"])
+def test_malformed_or_negative_amounts_are_refused(amount: str) -> None:
+    with pytest.raises(ValidationError):
+        Money(amount=amount, currency="USD")
+
+
+def test_minor_round_trip() -> None:
+    assert Money(amount="15.5", currency="USD").minor == 1550
+    assert Money.from_minor(1550, "USD") == Money(amount="15.50", currency="USD")
+    assert format_minor(1500, "RWF") == "1500"
+    assert format_minor(7, "CNY") == "0.07"
+
+
+def test_conversion_rounds_half_even() -> None:
+    assert quantize(Decimal("2.345"), "USD") == Decimal("2.34")
+    assert quantize(Decimal("2.355"), "USD") == Decimal("2.36")
+    assert to_minor(Decimal("1234.5"), "RWF") == 1234
+    assert to_minor(Decimal("1235.5"), "RWF") == 1236

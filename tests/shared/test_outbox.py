@@ -1,0 +1,93 @@
+"""The outbox publishes in commit order, is woken by commits, and loses nothing while the broker is down."""
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from shared.contracts import CloudEvent
+from shared.db import Database
+from shared.kafka import KafkaPublisher
+from shared.outbox import OutboxRelay, add_event
+from tests.support.broker import TansuBroker
+from tests.support.events import events, read_topic
+
+
+def _event(key: str, n: int) -> CloudEvent:
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/test",
+        type="rw.ewtp.test.happened.v1",
+        subject=key,
+        time="2026-01-01T00:00:00Z",
+        data={"n": n},
+    )
+
+
+async def _stage(db: Database, topic: str, key: str, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        async with db.transaction() as session:
+            event = _event(key, n)
+            await add_event(session, topic, event)
+            ids.append(event.id)
+    return ids
+
+
+async def _until_published(relay: OutboxRelay, timeout_s: float = 30) -> None:
+    async with asyncio.timeout(timeout_s):
+        while await relay.pending_count():
+            await asyncio.sleep(0.1)
+
+
+async def test_relay_publishes_in_commit_order_and_marks_rows(db: Database, broker: TansuBroker) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    publisher = KafkaPublisher(broker.bootstrap, [topic])
+    relay = OutboxRelay(db, publisher)
+    ids = await _stage(db, topic, "aggregate-1", 5)
+    assert await relay.pending_count() == 5
+    try:
+        await relay.publish_pending()
+        assert await relay.pending_count() == 0
+        records = await read_topic(broker.bootstrap, topic, lambda rs: len(rs) >= 5)
+        assert [e.id for e in events(records)] == ids
+        assert {r.key for r in records} == {b"aggregate-1"}
+        assert all(dict(r.headers)["content-type"] == b"application/cloudevents+json" for r in records)
+    finally:
+        await publisher.stop()
+
+
+async def test_a_commit_wakes_the_relay(db: Database, broker: TansuBroker) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    publisher = KafkaPublisher(broker.bootstrap, [topic])
+    relay = OutboxRelay(db, publisher, poll_interval_s=3600)  # polling alone would never publish here
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)
+        await _stage(db, topic, "aggregate-2", 1)
+        await _until_published(relay, timeout_s=15)
+    finally:
+        task.cancel()
+        await publisher.stop()
+
+
+async def test_events_wait_out_a_broker_outage(db: Database, tmp_root: Path) -> None:
+    outage = TansuBroker(log_dir=tmp_root)
+    outage.start()
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    publisher = KafkaPublisher(outage.bootstrap, [topic])
+    relay = OutboxRelay(db, publisher, poll_interval_s=0.2)
+    task = asyncio.create_task(relay.run())
+    try:
+        outage.stop()
+        ids = await _stage(db, topic, "aggregate-3", 3)  # committed while the broker is down
+        await asyncio.sleep(1.0)
+        assert await relay.pending_count() == 3
+        assert relay.last_error is not None
+        outage.start()
+        await _until_published(relay)
+        records = await read_topic(outage.bootstrap, topic, lambda rs: len(rs) >= 3)
+        assert [e.id for e in events(records)] == ids
+    finally:
+        task.cancel()
+        await publisher.stop()
+        outage.stop()
