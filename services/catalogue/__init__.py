@@ -1,0 +1,1 @@
+"""Catalogue: sellers' listings, their stock, indicative display prices and the marketplace feed."""
