@@ -39,7 +39,7 @@ async def register(platform: Platform, **overrides: Any) -> dict[str, Any]:
 
 async def counts(platform: Platform) -> tuple[int, int]:
     """(sellers, outbox rows) in the sellers database: what 'nothing written' is checked against."""
-    async with platform.app("sellers").state.db.read() as session:
+    async with platform.db("sellers") as db, db.read() as session:
         sellers = (await session.execute(select(func.count()).select_from(Seller))).scalar_one()
         events = (await session.execute(select(func.count()).select_from(outbox_table))).scalar_one()
     return int(sellers), int(events)

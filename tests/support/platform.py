@@ -6,7 +6,8 @@ Each service and the gateway run on their own database (SQLite files, or Postgre
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 
 from services.sellers.app import create_app as create_sellers
 from services.sellers.settings import SellersSettings
+from shared.db import Database
 from shared.settings import DEV_SIGNING_SECRET, ServiceSettings
 from tests.support.broker import TansuBroker, free_port
 from tests.support.databases import Databases
@@ -52,11 +54,25 @@ class Platform:
     gateway: ServerThread | None = None
     keys: dict[str, str] = field(default_factory=dict)
     gateway_db_url: str = ""
+    urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.url
+
+    @asynccontextmanager
+    async def db(self, name: str) -> AsyncIterator[Database]:
+        """A connection to a service's database for the test's own event loop.
+
+        The service's own engine belongs to the server thread's loop; asyncpg connections cannot
+        cross loops, so tests that look into a database open their own engine.
+        """
+        database = Database(self.urls[name])
+        try:
+            yield database
+        finally:
+            await database.dispose()
 
     def app(self, name: str) -> FastAPI:
         app = self.servers[name].server.config.app
@@ -65,7 +81,8 @@ class Platform:
 
     def start(self) -> None:
         for name, (_, factory) in SERVICES.items():
-            settings = service_settings(name, self.databases.url(name), self.broker.bootstrap)
+            self.urls[name] = self.databases.url(name)
+            settings = service_settings(name, self.urls[name], self.broker.bootstrap)
             self.servers[name] = ServerThread(factory(settings), free_port()).start()
         self._start_gateway()
 
