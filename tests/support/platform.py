@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from services.catalogue.app import create_app as create_catalogue
+from services.catalogue.settings import CatalogueSettings
 from services.sellers.app import create_app as create_sellers
 from services.sellers.settings import SellersSettings
 from shared.db import Database
@@ -28,6 +30,7 @@ SECRET = DEV_SIGNING_SECRET
 #: name → (settings class, app factory); a new service adds one line here.
 SERVICES: dict[str, tuple[type[ServiceSettings], Callable[[Any], FastAPI]]] = {
     "sellers": (SellersSettings, create_sellers),
+    "catalogue": (CatalogueSettings, create_catalogue),
 }
 
 
@@ -130,4 +133,6 @@ class Platform:
 
 def bootstrap_ops_key(gateway_db_url: str) -> str:
     """The first ops key, made directly in the gateway's key store (as `make run` and the CLI do)."""
-    raise NotImplementedError
+    from gateway.keys import create_key_sync
+
+    return create_key_sync(gateway_db_url, name="test ops", role="ops")
