@@ -24,6 +24,7 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "Gone",
+    "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",

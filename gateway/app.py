@@ -1,0 +1,63 @@
+"""The gateway: `uvicorn gateway.app:create_app --factory --port 8000`.
+
+Layers, outermost first: request id (every response carries `X-Request-ID`), API key (only the health
+probes run without one), body limit (413), then a split: a path the routing table owns goes straight to
+the forwarder (plain ASGI, the hot path), anything else to FastAPI (health, admin API, 404 problems).
+The aiohttp session and the database live as long as the lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.api import router as admin_router
+from gateway.keys import KeyStore, migrate
+from gateway.middleware import ApiKeyMiddleware, RequestIdMiddleware
+from gateway.proxy import Forwarder, ForwardingMiddleware
+from gateway.settings import GatewaySettings
+from shared.db import Database
+from shared.errors import install_problem_handlers
+from shared.health import health_router
+from shared.http import BodyLimitMiddleware
+from shared.observability import configure_logging
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level)
+    db = Database(settings.database_url)
+    keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
+    forwarder = Forwarder(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            await migrate(settings.database_url)
+        await forwarder.start()
+        try:
+            yield
+        finally:
+            await forwarder.close()
+            await db.dispose()
+
+    # No OpenAPI routes of its own: the public document is to be the merged one of all services
+    # (DESIGN.md). `app.openapi()` still describes the admin API.
+    app = FastAPI(title="eWTP gateway", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.keys = keys
+    app.state.forwarder = forwarder
+    install_problem_handlers(app)
+    app.include_router(health_router({"database": db.ping}))
+    app.include_router(admin_router)
+    # add_middleware wraps: the last added is the outermost.
+    app.add_middleware(ForwardingMiddleware, forwarder=forwarder)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=keys)
+    app.add_middleware(RequestIdMiddleware)
+    return app
