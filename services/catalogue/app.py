@@ -1,0 +1,69 @@
+"""The catalogue service: `uvicorn services.catalogue.app:create_app --factory --port 8002`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.catalogue.api import routers
+from services.catalogue.consumers import ORDER_HANDLERS, ORDERS_GROUP, SELLER_HANDLERS, SELLERS_GROUP
+from services.catalogue.feed import FeedRenderer
+from services.catalogue.service import CatalogueContext
+from services.catalogue.settings import CatalogueSettings
+from services.catalogue.tasks import run_pruner
+from shared.contracts import orders, sellers
+from shared.contracts.catalogue import TOPIC
+from shared.service_app import ConsumerSpec, ServiceParts, create_service_app
+
+
+def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
+    settings = settings or CatalogueSettings()
+    app = create_service_app(
+        title="eWTP catalogue",
+        settings=settings,
+        migrations=Path(__file__).parent / "migrations",
+        routers=routers,
+        topics=[TOPIC],
+        consumers=[
+            # Two groups, so a backlog of orders never delays a seller's suspension (and vice versa).
+            ConsumerSpec(group_id=SELLERS_GROUP, topics=[sellers.TOPIC], handlers=SELLER_HANDLERS),
+            ConsumerSpec(group_id=ORDERS_GROUP, topics=[orders.TOPIC], handlers=ORDER_HANDLERS),
+        ],
+    )
+    retention = timedelta(seconds=settings.feed_retention_s)
+    app.state.catalogue = CatalogueContext(
+        renderer=FeedRenderer(settings.listing_link_template),
+        display_currencies=tuple(settings.display_currencies),
+        retention=retention,
+        chunk_size=settings.feed_chunk_size,
+    )
+
+    # The platform lifespan runs migrations, the relay and the consumers; the change-log pruner is
+    # catalogue's own task, started after and cancelled before them.
+    platform_lifespan = app.router.lifespan_context
+    parts: ServiceParts = app.state.parts
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with platform_lifespan(app):
+            task = None
+            if settings.feed_prune_interval_s > 0:
+                task = asyncio.create_task(
+                    run_pruner(parts.db, retention, settings.feed_prune_interval_s), name="feed-pruner"
+                )
+            try:
+                yield
+            finally:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    app.router.lifespan_context = lifespan
+    return app

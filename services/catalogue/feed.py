@@ -1,0 +1,449 @@
+"""The marketplace feed: item shape, the three snapshot formats, cursors, ETags, and the streaming response.
+
+Item shape: Google Merchant Center attribute names (`id, title, description, link, image_link,
+price, availability, availability_date, condition, brand, gtin, mpn, identifier_exists`) plus the
+eWTP fields a cross-border channel needs (`hs_code`, `national_tariff_code`, `origin_country`,
+net weight, packed dimensions, available quantity, version). JSON prices are
+`{amount, currency, amount_minor}`; CSV and XML prices are GMC text, `15.00 USD`.
+
+Snapshot guarantee: `SnapshotResponse` opens one consistent read (see `repository.consistent_read`)
+inside the response itself, reads the change-log high-water mark and the published count from it,
+answers 304 when `If-None-Match` matches, and otherwise streams the published listings of that same
+snapshot in id order, `chunk_size` rows per round trip, so memory stays flat whatever the catalogue
+size. `X-Feed-Cursor` is the high-water mark: every change not in the snapshot has a larger seq, so
+a delta read from it loses nothing (and may repeat an upsert, which the version makes harmless).
+
+ETag: strong, derived from (format, high-water seq, count, link template): every change a
+marketplace can see writes a change-log row, so an unchanged high-water mark means an unchanged body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import hashlib
+import io
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from functools import cache
+from typing import Any
+from xml.sax.saxutils import escape
+
+import orjson
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from services.catalogue.domain import Availability, category_label
+from services.catalogue.repository import CatalogueRepository, consistent_read
+from services.catalogue.schemas import FeedFormat
+from shared.db import Database
+from shared.errors import BadRequest
+from shared.money import minor_units
+from shared.pagination import decode_cursor, encode_cursor
+
+#: Bumped whenever the item shape changes, so cached snapshots are not taken for the new shape.
+ITEM_SCHEMA = "1"
+
+MEDIA_TYPES = {
+    FeedFormat.JSONL: "application/x-ndjson",
+    FeedFormat.CSV: "text/csv; charset=utf-8",
+    FeedFormat.XML: "application/xml; charset=utf-8",
+}
+
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "price",
+    "availability",
+    "availability_date",
+    "condition",
+    "brand",
+    "gtin",
+    "mpn",
+    "identifier_exists",
+    "product_type",
+    "hs_code",
+    "national_tariff_code",
+    "origin_country",
+    "product_weight",
+    "shipping_length",
+    "shipping_width",
+    "shipping_height",
+    "quantity_available",
+    "seller_id",
+    "sku",
+    "version",
+    "updated_at",
+)
+
+_DATED = frozenset({Availability.PREORDER.value, Availability.BACKORDER.value})
+
+
+def encode_feed_cursor(seq: int) -> str:
+    return encode_cursor({"seq": seq})
+
+
+def decode_feed_cursor(cursor: str) -> int:
+    seq = decode_cursor(cursor, ("seq",))["seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise BadRequest("Malformed cursor; pass back the X-Feed-Cursor or next_cursor you were given.")
+    return seq
+
+
+@cache
+def _places(currency: str) -> int:
+    return minor_units(currency)
+
+
+def format_amount(amount_minor: int, currency: str) -> str:
+    """Integer minor units as the currency's decimal string, without going through Decimal."""
+    places = _places(currency)
+    if places == 0:
+        return str(amount_minor)
+    whole, frac = divmod(amount_minor, 10**places)
+    return f"{whole}.{frac:0{places}d}"
+
+
+class FeedRenderer:
+    """Turns feed rows (`repository.FEED_COLUMNS`, unpacked by position) into items, lines, CSV rows, XML.
+
+    This is the snapshot's hot path (tens of thousands of rows a second): rows are unpacked as tuples,
+    the JSON columns arrive as raw text and go into JSON lines untouched (`orjson.Fragment`).
+    """
+
+    def __init__(self, link_template: str) -> None:
+        self.link_template = link_template
+        prefix, _, suffix = link_template.partition("{id}")
+        self._link_prefix, self._link_suffix = prefix, suffix
+        self.fingerprint = hashlib.sha256(link_template.encode()).hexdigest()[:8]
+
+    def link(self, listing_id: str) -> str:
+        return f"{self._link_prefix}{listing_id}{self._link_suffix}"
+
+    def item(self, row: Sequence[Any]) -> dict[str, Any]:
+        (
+            lid,
+            seller_id,
+            sku,
+            title,
+            description,
+            category,
+            hs_code,
+            national_tariff_code,
+            price_minor,
+            currency,
+            weight_g,
+            length_mm,
+            width_mm,
+            height_mm,
+            condition,
+            brand,
+            gtin,
+            mpn,
+            identifier_exists,
+            images_json,
+            attributes_json,
+            certifications_json,
+            origin_country,
+            on_hand,
+            reserved,
+            policy,
+            availability_date,
+            version,
+            updated_at,
+        ) = row
+        images: list[str] = orjson.loads(images_json)
+        available = on_hand - reserved
+        # The out-of-stock policies are spelled like the availability values they lead to.
+        shown = "in_stock" if available > 0 else policy
+        return {
+            "id": lid,
+            "title": title,
+            "description": description,
+            "link": f"{self._link_prefix}{lid}{self._link_suffix}",
+            "image_link": images[0] if images else None,
+            "additional_image_link": images[1:],
+            "price": {
+                "amount": format_amount(price_minor, currency),
+                "currency": currency,
+                "amount_minor": price_minor,
+            },
+            "availability": shown,
+            "availability_date": availability_date if shown in _DATED else None,
+            "condition": condition,
+            "brand": brand,
+            "gtin": gtin,
+            "mpn": mpn,
+            "identifier_exists": bool(identifier_exists),
+            "product_type": category_label(category),
+            "category": category,
+            "hs_code": hs_code,
+            "national_tariff_code": national_tariff_code,
+            "origin_country": origin_country,
+            "unit_net_weight_g": weight_g,
+            "packed_dimensions_cm": {"length": length_mm / 10, "width": width_mm / 10, "height": height_mm / 10},
+            "quantity_available": available if available > 0 else 0,
+            "attributes": orjson.Fragment(attributes_json),
+            "certifications": orjson.Fragment(certifications_json),
+            "seller_id": seller_id,
+            "sku": sku,
+            "version": version,
+            "updated_at": updated_at,
+        }
+
+    def jsonl(self, rows: Iterable[Sequence[Any]]) -> bytes:
+        dumps, item, option = orjson.dumps, self.item, orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+        return b"".join([dumps(item(r), option=option) for r in rows])
+
+    def _flat(self, row: Sequence[Any]) -> tuple[list[Any], list[str], dict[str, Any], list[str]]:
+        """A CSV row (in `CSV_COLUMNS` order), plus the images, attributes and certifications."""
+        (
+            lid,
+            seller_id,
+            sku,
+            title,
+            description,
+            category,
+            hs_code,
+            national_tariff_code,
+            price_minor,
+            currency,
+            weight_g,
+            length_mm,
+            width_mm,
+            height_mm,
+            condition,
+            brand,
+            gtin,
+            mpn,
+            identifier_exists,
+            images_json,
+            attributes_json,
+            certifications_json,
+            origin_country,
+            on_hand,
+            reserved,
+            policy,
+            availability_date,
+            version,
+            updated_at,
+        ) = row
+        images: list[str] = orjson.loads(images_json)
+        available = on_hand - reserved
+        shown = "in_stock" if available > 0 else policy
+        flat = [
+            lid,
+            title,
+            description,
+            self.link(lid),
+            images[0] if images else "",
+            ",".join(images[1:]),
+            f"{format_amount(price_minor, currency)} {currency}",
+            shown,
+            availability_date.isoformat() if shown in _DATED and availability_date else "",
+            condition,
+            brand or "",
+            gtin or "",
+            mpn or "",
+            "yes" if identifier_exists else "no",
+            category_label(category),
+            hs_code,
+            national_tariff_code or "",
+            origin_country,
+            f"{weight_g} g",
+            f"{length_mm / 10} cm",
+            f"{width_mm / 10} cm",
+            f"{height_mm / 10} cm",
+            max(available, 0),
+            seller_id,
+            sku,
+            version,
+            updated_at.isoformat().replace("+00:00", "Z"),
+        ]
+        return flat, images, orjson.loads(attributes_json), orjson.loads(certifications_json)
+
+    @staticmethod
+    def csv_header() -> bytes:
+        return _csv_lines([CSV_COLUMNS])
+
+    def csv(self, rows: Iterable[Sequence[Any]]) -> bytes:
+        return _csv_lines(self._flat(r)[0] for r in rows)
+
+    @staticmethod
+    def xml_header() -> bytes:
+        return (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0" xmlns:ewtp="https://ewtp.rw/ns/feed/1">\n'
+            b"<channel>\n<title>eWTP Rwanda listings</title>\n<link>https://ewtp.rw/</link>\n"
+            b"<description>Published listings of Rwandan exporters</description>\n"
+        )
+
+    @staticmethod
+    def xml_footer() -> bytes:
+        return b"</channel>\n</rss>\n"
+
+    def xml(self, rows: Iterable[Sequence[Any]]) -> bytes:
+        return "".join([self._xml_item(r) for r in rows]).encode()
+
+    def _xml_item(self, row: Sequence[Any]) -> str:
+        f, images, attributes, certifications = self._flat(row)
+        parts = [
+            "<item>",
+            f"<g:id>{f[0]}</g:id>",
+            f"<title>{escape(f[1])}</title>",
+            f"<description>{escape(f[2])}</description>",
+            f"<link>{escape(f[3])}</link>",
+        ]
+        if images:
+            parts.append(f"<g:image_link>{escape(images[0])}</g:image_link>")
+            parts += [f"<g:additional_image_link>{escape(u)}</g:additional_image_link>" for u in images[1:]]
+        parts += [f"<g:price>{f[6]}</g:price>", f"<g:availability>{f[7]}</g:availability>"]
+        if f[8]:
+            parts.append(f"<g:availability_date>{f[8]}</g:availability_date>")
+        parts.append(f"<g:condition>{f[9]}</g:condition>")
+        for index, tag in ((10, "brand"), (11, "gtin"), (12, "mpn")):
+            if f[index]:
+                parts.append(f"<g:{tag}>{escape(f[index])}</g:{tag}>")
+        section = escape(f[14])
+        parts += [
+            f"<g:identifier_exists>{f[13]}</g:identifier_exists>",
+            f"<g:product_type>{section}</g:product_type>",
+            f"<g:product_weight>{f[18]}</g:product_weight>",
+            f"<g:shipping_length>{f[19]}</g:shipping_length>",
+            f"<g:shipping_width>{f[20]}</g:shipping_width>",
+            f"<g:shipping_height>{f[21]}</g:shipping_height>",
+        ]
+        for name, value in attributes.items():
+            shown = value if not isinstance(value, bool) else ("yes" if value else "no")
+            parts.append(
+                f"<g:product_detail><g:section_name>{section}</g:section_name>"
+                f"<g:attribute_name>{escape(name)}</g:attribute_name>"
+                f"<g:attribute_value>{escape(str(shown))}</g:attribute_value></g:product_detail>"
+            )
+        parts += [
+            f"<ewtp:hs_code>{f[15]}</ewtp:hs_code>",
+            f"<ewtp:national_tariff_code>{f[16]}</ewtp:national_tariff_code>" if f[16] else "",
+            f"<ewtp:origin_country>{f[17]}</ewtp:origin_country>",
+            f"<ewtp:unit_net_weight_g>{f[18][:-2]}</ewtp:unit_net_weight_g>",
+            f"<ewtp:quantity_available>{f[22]}</ewtp:quantity_available>",
+            *(f"<ewtp:certification>{escape(c)}</ewtp:certification>" for c in certifications),
+            f"<ewtp:seller_id>{escape(f[23])}</ewtp:seller_id>",
+            f"<ewtp:sku>{escape(f[24])}</ewtp:sku>",
+            f"<ewtp:version>{f[25]}</ewtp:version>",
+            "</item>\n",
+        ]
+        return "".join(parts)
+
+
+def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def snapshot_etag(fmt: FeedFormat, high_water: int, count: int, renderer: FeedRenderer) -> str:
+    return f'"s{ITEM_SCHEMA}-{fmt.value}-{high_water}-{count}-{renderer.fingerprint}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison over a list of tags, or `*`."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip()
+        if tag == "*":
+            return True
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == etag:
+            return True
+    return False
+
+
+class SnapshotResponse(StreamingResponse):
+    """Streams the full snapshot of published listings from one consistent read (module docstring).
+
+    The next chunk's query starts as soon as the current chunk is fetched, so the database works while
+    this chunk is rendered and sent. A query is never cancelled half-way (a client that goes away
+    cancels the stream, not the query): the read is closed only once its last query has finished, so
+    no connection is left broken.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        renderer: FeedRenderer,
+        fmt: FeedFormat,
+        if_none_match: str | None,
+        chunk_size: int,
+    ) -> None:
+        super().__init__(content=_nothing(), media_type=MEDIA_TYPES[fmt])
+        self.db = db
+        self.renderer = renderer
+        self.fmt = fmt
+        self.if_none_match = if_none_match
+        self.chunk_size = chunk_size
+        self._query: asyncio.Task[Sequence[Sequence[Any]]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with consistent_read(self.db) as session:
+            repo = CatalogueRepository(session)
+            high_water = await repo.high_water()
+            count = await repo.published_count()
+            etag = snapshot_etag(self.fmt, high_water, count, self.renderer)
+            headers = {
+                "etag": etag,
+                "cache-control": "private, no-cache",
+                "x-feed-cursor": encode_feed_cursor(high_water),
+                "x-feed-count": str(count),
+            }
+            if etag_matches(self.if_none_match, etag):
+                await Response(status_code=304, headers=headers)(scope, receive, send)
+                return
+            if self.fmt is FeedFormat.CSV:
+                headers["content-disposition"] = 'attachment; filename="listings.csv"'
+            self.init_headers(headers)
+            self.body_iterator = self._body(repo)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                if self._query is not None and not self._query.done():
+                    with contextlib.suppress(Exception):
+                        await self._query
+
+    def _fetch(self, repo: CatalogueRepository, after: str | None) -> asyncio.Task[Sequence[Sequence[Any]]]:
+        self._query = asyncio.create_task(repo.snapshot_chunk(after, self.chunk_size))
+        return self._query
+
+    async def _body(self, repo: CatalogueRepository) -> AsyncIterator[bytes]:
+        render: Callable[[Iterable[Any]], bytes]
+        if self.fmt is FeedFormat.JSONL:
+            render = self.renderer.jsonl
+        elif self.fmt is FeedFormat.CSV:
+            render = self.renderer.csv
+            yield self.renderer.csv_header()
+        else:
+            render = self.renderer.xml
+            yield self.renderer.xml_header()
+        query = self._fetch(repo, None)
+        while True:
+            rows = await asyncio.shield(query)
+            full = len(rows) == self.chunk_size
+            if full:
+                # One query at a time on the session: the next starts only now that this one is done.
+                query = self._fetch(repo, rows[-1][0])
+            if rows:
+                yield render(rows)
+            if not full:
+                break
+        if self.fmt is FeedFormat.XML:
+            yield self.renderer.xml_footer()
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
