@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
+	$(BIN)/python bench/gateway_bench.py
 	$(BIN)/python bench/feed_bench.py
 
 clean:

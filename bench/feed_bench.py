@@ -20,14 +20,10 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,13 +34,14 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import RssSampler, rss_kb, uvicorn  # noqa: E402
 from gateway.keys import create_key_sync  # noqa: E402
 from services.catalogue.models import Listing, ListingChange, SellerProjection  # noqa: E402
 from shared.auth import sign_identity  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.migrations import upgrade_to_head  # noqa: E402
 from shared.settings import DEV_SIGNING_SECRET  # noqa: E402
-from tests.support.broker import TansuBroker, free_port, wait_for_port  # noqa: E402
+from tests.support.broker import TansuBroker, free_port  # noqa: E402
 
 MIGRATIONS = ROOT / "services" / "catalogue" / "migrations"
 PG_URL = os.environ.get("EWTP_TEST_PG_URL", "postgresql://127.0.0.1:5432")
@@ -163,70 +160,6 @@ async def append_changes(url: str, ids: list[str], count: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------- processes
-
-
-def rss_kb(pid: int, field: str = "VmRSS") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-class RssSampler(threading.Thread):
-    def __init__(self, pid: int, every_s: float = 0.02) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.every_s, self.peak_kb = pid, every_s, 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
-            time.sleep(self.every_s)
-
-    def stop(self) -> int:
-        self._halt.set()
-        self.join()
-        return self.peak_kb
-
-
-@contextmanager
-def uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, timeout_s=60)
-        deadline = time.monotonic() + 60
-        while httpx.get(f"http://127.0.0.1:{port}/health/live").status_code != 200:
-            if time.monotonic() > deadline:
-                raise TimeoutError(app)
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ----------------------------------------------------------------------------------------- pulls

@@ -75,8 +75,10 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`; on SQLite, `immediate` makes every transaction take the write lock."""
+def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`. On SQLite, `begin` is the statement that opens each transaction
+    (`BEGIN IMMEDIATE` takes the write lock up front); None leaves the connection in autocommit, where
+    each read statement is its own snapshot and no BEGIN/ROLLBACK round trips are paid."""
     if not _is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
@@ -97,11 +99,11 @@ def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngi
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    if begin is not None:
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
 
     return engine
 
@@ -112,8 +114,10 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.is_sqlite = _is_sqlite(url)
-        self.engine = make_engine(url, immediate=True, **engine_kwargs)
-        self.read_engine = make_engine(url, immediate=False, **engine_kwargs) if self.is_sqlite else self.engine
+        self.engine = make_engine(url, **engine_kwargs)
+        self.read_engine = (
+            make_engine(url, begin=None, pool_reset_on_return=None, **engine_kwargs) if self.is_sqlite else self.engine
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
@@ -137,12 +141,31 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session; whatever it holds is rolled back at the end."""
+        """A session for queries; it never commits (on SQLite each statement reads its own snapshot)."""
         async with self._read_sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session whose every query sees one snapshot of the database.
+
+        PostgreSQL: a REPEATABLE READ READ ONLY transaction (READ COMMITTED would give each statement
+        its own snapshot). SQLite in WAL mode: a deferred read transaction is a snapshot from its
+        first read on, and never blocks writers.
+        """
+        async with self.read_engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.exec_driver_sql("BEGIN")
+            else:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            session = AsyncSession(bind=conn, expire_on_commit=False)
             try:
                 yield session
             finally:
+                if self.is_sqlite:
+                    await conn.exec_driver_sql("ROLLBACK")
                 await session.rollback()
+                await session.close()
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:

@@ -44,7 +44,7 @@ def run_env(target_metadata: Sequence[MetaData]) -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = make_engine(url, immediate=False)
+        engine = make_engine(url, begin="BEGIN")
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(migrate)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -57,7 +58,9 @@ def create_service_app(
     topics: Sequence[str] = (),
     consumers: Sequence[ConsumerSpec] = (),
     on_startup: Callable[[ServiceParts], object] | None = None,
+    background: Sequence[Callable[[ServiceParts], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
+    """A service app; `background` are the service's own long-running tasks (run beside the relay)."""
     configure_logging(settings.service_name, settings.log_level)
     db = Database(settings.database_url)
     publisher = KafkaPublisher(settings.kafka_bootstrap, topics)
@@ -87,6 +90,7 @@ def create_service_app(
                 await result
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in parts.consumers]
+        tasks += [asyncio.create_task(run(parts), name=getattr(run, "__name__", "task")) for run in background]
         try:
             yield
         finally:

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from services.catalogue import service
 from services.catalogue.domain import Availability, ListingStatus
 from services.catalogue.feed import SnapshotResponse
-from services.catalogue.repository import consistent_read
 from services.catalogue.schemas import (
     CategoriesOut,
     CategoryOut,
@@ -64,7 +63,7 @@ ContextDep = Annotated[CatalogueContext, Depends(_context)]
 
 
 async def _snapshot_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with consistent_read(get_database(request)) as session:
+    async with get_database(request).snapshot() as session:
         yield session
 
 

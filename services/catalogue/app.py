@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +20,12 @@ from shared.service_app import ConsumerSpec, ServiceParts, create_service_app
 
 def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
     settings = settings or CatalogueSettings()
+    retention = timedelta(seconds=settings.feed_retention_s)
+
+    async def feed_pruner(parts: ServiceParts) -> None:
+        if settings.feed_prune_interval_s > 0:
+            await run_pruner(parts.db, retention, settings.feed_prune_interval_s)
+
     app = create_service_app(
         title="eWTP catalogue",
         settings=settings,
@@ -35,8 +37,8 @@ def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
             ConsumerSpec(group_id=SELLERS_GROUP, topics=[sellers.TOPIC], handlers=SELLER_HANDLERS),
             ConsumerSpec(group_id=ORDERS_GROUP, topics=[orders.TOPIC], handlers=ORDER_HANDLERS),
         ],
+        background=[feed_pruner],
     )
-    retention = timedelta(seconds=settings.feed_retention_s)
     app.state.catalogue = CatalogueContext(
         renderer=FeedRenderer(settings.listing_link_template),
         display_currencies=tuple(settings.display_currencies),
@@ -44,26 +46,4 @@ def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
         chunk_size=settings.feed_chunk_size,
     )
 
-    # The platform lifespan runs migrations, the relay and the consumers; the change-log pruner is
-    # catalogue's own task, started after and cancelled before them.
-    platform_lifespan = app.router.lifespan_context
-    parts: ServiceParts = app.state.parts
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with platform_lifespan(app):
-            task = None
-            if settings.feed_prune_interval_s > 0:
-                task = asyncio.create_task(
-                    run_pruner(parts.db, retention, settings.feed_prune_interval_s), name="feed-pruner"
-                )
-            try:
-                yield
-            finally:
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-
-    app.router.lifespan_context = lifespan
     return app

@@ -6,7 +6,7 @@ eWTP fields a cross-border channel needs (`hs_code`, `national_tariff_code`, `or
 net weight, packed dimensions, available quantity, version). JSON prices are
 `{amount, currency, amount_minor}`; CSV and XML prices are GMC text, `15.00 USD`.
 
-Snapshot guarantee: `SnapshotResponse` opens one consistent read (see `repository.consistent_read`)
+Snapshot guarantee: `SnapshotResponse` opens one consistent read (`Database.snapshot`)
 inside the response itself, reads the change-log high-water mark and the published count from it,
 answers 304 when `If-None-Match` matches, and otherwise streams the published listings of that same
 snapshot in id order, `chunk_size` rows per round trip, so memory stays flat whatever the catalogue
@@ -34,7 +34,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from services.catalogue.domain import Availability, category_label
-from services.catalogue.repository import CatalogueRepository, consistent_read
+from services.catalogue.repository import CatalogueRepository
 from services.catalogue.schemas import FeedFormat
 from shared.db import Database
 from shared.errors import BadRequest
@@ -390,7 +390,7 @@ class SnapshotResponse(StreamingResponse):
         self._query: asyncio.Task[Sequence[Sequence[Any]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with consistent_read(self.db) as session:
+        async with self.db.snapshot() as session:
             repo = CatalogueRepository(session)
             high_water = await repo.high_water()
             count = await repo.published_count()

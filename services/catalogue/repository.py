@@ -13,8 +13,7 @@ Concurrency rules kept here:
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -48,7 +47,7 @@ from services.catalogue.models import (
     SellerProjection,
     StockAdjustment,
 )
-from shared.db import Database, insert_ignore
+from shared.db import insert_ignore
 from shared.errors import Conflict
 
 WRITE_LOCK_KEY = zlib.crc32(b"catalogue.listing_changes") & 0x7FFFFFFF
@@ -91,27 +90,6 @@ FEED_COLUMNS = (
 )
 #: Where the listing's version sits in a feed row.
 FEED_VERSION = [c.name for c in FEED_COLUMNS].index("version")
-
-
-@asynccontextmanager
-async def consistent_read(db: Database) -> AsyncIterator[AsyncSession]:
-    """A read-only session whose every query sees one snapshot of the database.
-
-    PostgreSQL: a REPEATABLE READ READ ONLY transaction. SQLite (WAL): a deferred read transaction is
-    a snapshot from its first read on, and never blocks writers.
-    """
-    if db.is_sqlite:
-        async with db.read() as session:
-            yield session
-        return
-    async with db.read_engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        session = AsyncSession(bind=conn, expire_on_commit=False)
-        try:
-            yield session
-        finally:
-            await session.rollback()
-            await session.close()
 
 
 def _available() -> ColumnElement[int]:
@@ -422,5 +400,4 @@ __all__ = [
     "CatalogueRepository",
     "SearchFilters",
     "StockRow",
-    "consistent_read",
 ]
