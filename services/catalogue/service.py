@@ -68,7 +68,6 @@ from services.catalogue.schemas import (
     StockOut,
 )
 from shared.auth import Identity, Role, ensure_seller_access
-from shared.consumer import PoisonMessage
 from shared.contracts import catalogue as events
 from shared.contracts.orders import OrderPlacedV1
 from shared.db import utcnow
@@ -852,10 +851,6 @@ async def reserve_for_order(session: AsyncSession, order: OrderPlacedV1) -> bool
     lines already reserved are rolled back and the rejection (with a reason per failing line) is
     recorded instead, in the same transaction as the consumer's inbox row.
     """
-    line_ids = [line.line_id for line in order.lines]
-    too_long = [v for v in (order.order_id, order.marketplace_id, *line_ids) if len(v) > 64]
-    if len(set(line_ids)) != len(line_ids) or too_long:
-        raise PoisonMessage(f"order {order.order_id[:64]} repeats a line id or has an id over 64 characters")
     repo = CatalogueRepository(session)
     await repo.lock_writes()
     if await repo.get_reservation(order.order_id) is not None:

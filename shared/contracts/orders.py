@@ -6,9 +6,9 @@ The orders service itself comes later; catalogue already consumes these to reser
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.envelope import EventData
 
@@ -16,25 +16,35 @@ __all__ = ["TOPIC", "OrderCancelledV1", "OrderLine", "OrderPlacedV1", "OrderReje
 
 TOPIC = "orders.events"
 
+#: Ids are opaque strings of bounded length; a longer one breaks the contract (and goes to the DLQ).
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
 
 class OrderLine(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    line_id: str
-    listing_id: str
+    line_id: Id
+    listing_id: Id
     quantity: int = Field(gt=0)
 
 
 class _OrderEvent(EventData):
     TOPIC: ClassVar[str] = TOPIC
-    order_id: str
+    order_id: Id
     occurred_at: datetime
 
 
 class OrderPlacedV1(_OrderEvent):
     TYPE: ClassVar[str] = "rw.ewtp.order.placed.v1"
-    marketplace_id: str
+    marketplace_id: Id
     lines: list[OrderLine] = Field(min_length=1)
+
+    @field_validator("lines")
+    @classmethod
+    def _line_ids_are_unique(cls, lines: list[OrderLine]) -> list[OrderLine]:
+        if len({line.line_id for line in lines}) != len(lines):
+            raise ValueError("line ids must be unique within an order")
+        return lines
 
 
 class OrderCancelledV1(_OrderEvent):
