@@ -19,20 +19,20 @@ from shared.pagination import CursorQuery, LimitQuery, Page
 __all__ = ["router"]
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
     principal = request.scope.get("state", {}).get("principal")
     if not isinstance(principal, Principal):
         raise Unauthorized("An API key is required.", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def _ops_only(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _ops_only(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if principal.role is not Role.OPS:
         raise Forbidden("The admin API needs an ops key.")
     return principal
 
 
-def _key_store(request: Request) -> KeyStore:
+async def _key_store(request: Request) -> KeyStore:
     keys = request.app.state.keys
     assert isinstance(keys, KeyStore)
     return keys

@@ -156,7 +156,7 @@ class SignedIdentityMiddleware:
             request_id_var.reset(token)
 
 
-def _identity(request: Request) -> Identity:
+async def _identity(request: Request) -> Identity:
     identity = getattr(request.state, "identity", None)
     if not isinstance(identity, Identity):
         raise Unauthorized("Missing gateway identity.")
@@ -170,7 +170,7 @@ def require_roles(*roles: Role) -> Any:
     """A dependency that lets only the given roles through (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def check(identity: IdentityDep) -> Identity:
+    async def check(identity: IdentityDep) -> Identity:
         if identity.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"This action needs one of the roles: {names}.")

@@ -152,7 +152,7 @@ class CommandRunner:
         return {k: v for k, v in response.headers.items() if k in {"content-type", "location"}}
 
 
-def _runner(request: Request, identity: IdentityDep) -> CommandRunner:
+async def _runner(request: Request, identity: IdentityDep) -> CommandRunner:
     return CommandRunner(get_database(request), request, identity.principal)
 
 

@@ -53,7 +53,7 @@ _anyone = require_roles(*Role)
 MAX_CHANGES = 1000
 
 
-def _context(request: Request) -> CatalogueContext:
+async def _context(request: Request) -> CatalogueContext:
     ctx = request.app.state.catalogue
     assert isinstance(ctx, CatalogueContext)
     return ctx
