@@ -6,7 +6,9 @@ Guarantees:
 - offsets are committed only after the effect (or the dead-lettering) is done, so a crash redelivers;
 - a failing handler is retried with exponential backoff, at most `max_attempts` times; then the
   record goes to `<topic>.dlq` with the error in its headers and the consumer moves on. A record that
-  cannot be parsed or whose data breaks its contract is a poison message: it goes to the DLQ at once.
+  cannot be parsed or whose data breaks its contract is a poison message: it goes to the DLQ at once;
+- an unavailable database is not the event's fault: such errors are retried with capped backoff for
+  as long as it takes and never dead-letter the event (the partition waits, nothing is lost).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import CloudEvent, dlq_topic
@@ -30,6 +34,16 @@ __all__ = ["EventConsumer", "Handler", "PoisonMessage", "claim_event"]
 log = logging.getLogger("ewtp.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+#: Errors of the infrastructure (database unreachable or locked, pool exhausted), not of the event.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+MAX_TRANSIENT_BACKOFF_S = 10.0
 
 
 class PoisonMessage(Exception):
@@ -117,6 +131,7 @@ class EventConsumer:
         if handler is None:
             return  # not an event this consumer cares about
         attempt = 0
+        outage = 0
         while True:
             attempt += 1
             try:
@@ -127,6 +142,12 @@ class EventConsumer:
             except (ValidationError, PoisonMessage) as exc:
                 await self._dead_letter(record, exc, attempts=attempt)
                 return
+            except TRANSIENT_ERRORS as exc:
+                attempt -= 1  # not the event's fault: it keeps all its attempts
+                outage += 1
+                delay = min(MAX_TRANSIENT_BACKOFF_S, self.backoff_base_s * 2**outage)
+                log.warning("database unavailable for %s: %r; retrying in %.2fs", event.type, exc, delay)
+                await asyncio.sleep(delay)
             except Exception as exc:
                 if attempt >= self.max_attempts:
                     await self._dead_letter(record, exc, attempts=attempt)

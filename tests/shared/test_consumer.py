@@ -8,6 +8,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import EventConsumer
@@ -132,3 +133,27 @@ async def test_unknown_event_types_are_skipped(harness: Harness) -> None:
     await harness.wait_for_notes(["known"])
     async with harness.db.read() as s:
         assert (await s.execute(select(func.count()).select_from(effects_table))).scalar_one() == 1
+
+
+async def test_an_unavailable_database_delays_the_event_but_never_dead_letters_it(
+    db: Database, broker: TansuBroker
+) -> None:
+    failures = {"left": 8}  # more than max_attempts: an ordinary error would be dead-lettered by now
+
+    async def flaky_database(session: AsyncSession, event: CloudEvent) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database restarting"))
+        await _apply(session, event)
+
+    h = Harness(db, broker)
+    h.consumer.handlers[APPLY] = flaky_database
+    task = asyncio.create_task(h.consumer.run())
+    try:
+        await h.produce(_event(APPLY, "survived-the-outage"))
+        await h.wait_for_notes(["survived-the-outage"])
+        assert failures["left"] == 0  # applied (so not dead-lettered) once the database was back
+        assert await read_topic(h.bootstrap, f"{h.topic}.dlq", lambda rs: True, timeout_s=5) == []
+    finally:
+        task.cancel()
+        await h.publisher.stop()
