@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -193,6 +195,13 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return problem_response(problem, request.url.path)
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is down, locked past the busy timeout, or the pool is exhausted: retryable, not a bug."""
+    log.warning("database unavailable: %r", exc)
+    problem = ServiceUnavailable("The service's database is unavailable; retry shortly.", headers={"retry-after": "1"})
+    return problem_response(problem, request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(Problem("An unexpected error occurred."), request.url.path)
@@ -202,4 +211,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    for transient in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.add_exception_handler(transient, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

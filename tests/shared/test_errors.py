@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from shared.errors import PROBLEM_JSON, Conflict, install_problem_handlers
 from shared.http import BodyLimitMiddleware
@@ -27,6 +28,10 @@ def _app() -> FastAPI:
     @app.get("/conflict")
     async def conflict() -> None:
         raise Conflict("already there", current_status="verified")
+
+    @app.get("/db-down")
+    async def db_down() -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
 
     @app.get("/boom")
     async def boom() -> None:
@@ -96,3 +101,11 @@ async def test_a_bug_is_a_500_problem_without_internals(client: httpx.AsyncClien
     r = await client.get("/boom")
     assert r.status_code == 500 and r.headers["content-type"] == PROBLEM_JSON
     assert "bug" not in r.text
+
+
+async def test_an_unavailable_database_is_a_retryable_503(client: httpx.AsyncClient) -> None:
+    r = await client.get("/db-down")
+    assert r.status_code == 503
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert r.headers["retry-after"] == "1"
+    assert "refused" not in r.text
