@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from services.sellers.models import Seller, SellerDocument, SellerSector, SellerStatusChange
 from shared.errors import Conflict
@@ -17,7 +18,8 @@ class SellerRepository:
         self.session = session
 
     async def get(self, seller_id: str) -> Seller | None:
-        return await self.session.get(Seller, seller_id)
+        # One round trip for the seller and its sectors (a list uses the relationship's selectin).
+        return await self.session.get(Seller, seller_id, options=[joinedload(Seller.sectors)])
 
     async def tin_taken(self, tin: str) -> bool:
         return (await self.session.scalar(select(Seller.id).where(Seller.tin == tin))) is not None
