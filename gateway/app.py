@@ -1,9 +1,10 @@
 """The gateway: `uvicorn gateway.app:create_app --factory --port 8000`.
 
 Layers, outermost first: request id (every response carries `X-Request-ID`), API key (only the health
-probes run without one), body limit (413), then a split: a path the routing table owns goes straight to
-the forwarder (plain ASGI, the hot path), anything else to FastAPI (health, admin API, 404 problems).
-The aiohttp session and the database live as long as the lifespan.
+probes run without one), rate limit per API key (429), body limit (413), then a split: a path the
+routing table owns goes straight to the forwarder (plain ASGI, the hot path), anything else to FastAPI
+(health, admin API, 404 problems).
+The aiohttp session, the database and the rate-limit storage live as long as the lifespan.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gateway.api import router as admin_router
 from gateway.keys import KeyStore, migrate
 from gateway.middleware import ApiKeyMiddleware, RequestIdMiddleware
 from gateway.proxy import Forwarder, ForwardingMiddleware
+from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.errors import install_problem_handlers
@@ -33,6 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     db = Database(settings.database_url)
     keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
     forwarder = Forwarder(settings)
+    limiter = RateLimiter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +46,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             yield
         finally:
             await forwarder.close()
+            await limiter.close()
             await db.dispose()
 
     # No OpenAPI routes of its own: the public document is to be the merged one of all services
@@ -52,12 +56,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.db = db
     app.state.keys = keys
     app.state.forwarder = forwarder
+    app.state.limiter = limiter
     install_problem_handlers(app)
     app.include_router(health_router({"database": db.ping}))
     app.include_router(admin_router)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(ForwardingMiddleware, forwarder=forwarder)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -2,15 +2,22 @@
 
 An upstream URL is a bare origin (`http://host:port`, no path): the gateway forwards the request path
 unchanged and signs exactly that path, so a base path would make every signature fail in the service.
+
+Rate limits are per API key, one per role, in the `limits` syntax (`600/minute`, `10 per second`);
+`0` or empty switches the role's limit off. `rate_limit_storage` is `memory://` (each replica counts
+on its own) or a Redis URL (`redis://127.0.0.1:6379/0`, shared by every replica that uses the same
+`rate_limit_key_prefix`).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.auth import Role
 from shared.settings import ServiceSettings
 
 __all__ = ["GatewaySettings"]
@@ -41,6 +48,24 @@ class GatewaySettings(ServiceSettings):
     #: idempotent methods).
     upstream_keepalive_s: float = Field(default=4.0, gt=0)
 
+    #: Where rate-limit counters live: `memory://` (per replica) or `redis://host:port/db` (shared).
+    rate_limit_storage: str = "memory://"
+    #: Prefix of every rate-limit key in Redis: replicas that share limits share the prefix.
+    rate_limit_key_prefix: str = Field(default="ewtp-gateway-rl", min_length=1)
+    #: Connect and read timeout for the Redis storage; past it the request passes unlimited (fail open).
+    rate_limit_storage_timeout_s: float = Field(default=0.25, gt=0)
+    #: After a storage failure, requests pass unlimited for this long before Redis is tried again.
+    rate_limit_retry_after_failure_s: float = Field(default=5.0, ge=0)
+    #: Per-key limits by role. Ops tooling and marketplaces (feed snapshots and deltas, order pushes)
+    #: get the most room; one traveller_app key carries every traveller of that app, hence more than
+    #: a single seller's key.
+    rate_limit_ops: str = "3000/minute"
+    rate_limit_marketplace: str = "1200/minute"
+    rate_limit_traveller_app: str = "600/minute"
+    rate_limit_seller: str = "300/minute"
+    rate_limit_rdb_officer: str = "300/minute"
+    rate_limit_lender: str = "300/minute"
+
     @field_validator(
         "sellers_url", "catalogue_url", "orders_url", "finance_url", "logistics_url", "tourism_url", mode="after"
     )
@@ -53,3 +78,43 @@ class GatewaySettings(ServiceSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query or parts.fragment:
             raise ValueError("must be empty (not deployed) or a bare origin such as http://127.0.0.1:8001")
         return value
+
+    @field_validator(
+        "rate_limit_ops",
+        "rate_limit_marketplace",
+        "rate_limit_traveller_app",
+        "rate_limit_seller",
+        "rate_limit_rdb_officer",
+        "rate_limit_lender",
+        mode="after",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        value = value.strip()
+        if value in {"", "0"}:
+            return ""
+        _parse_limit(value)
+        return value
+
+    @field_validator("rate_limit_storage", mode="after")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        value = value.strip()
+        if urlsplit(value).scheme not in {"memory", "redis", "rediss"}:
+            raise ValueError("must be memory:// or a Redis URL such as redis://127.0.0.1:6379/0")
+        return value
+
+    def rate_limit_for(self, role: Role) -> RateLimitItem | None:
+        """The per-key limit of `role`, or None when that role is not limited."""
+        value: str = getattr(self, f"rate_limit_{role.value}")
+        return _parse_limit(value) if value else None
+
+
+def _parse_limit(value: str) -> RateLimitItem:
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(f"{value!r} is not one rate limit such as '600/minute' (use 0 or empty to disable)")
+    return items[0]

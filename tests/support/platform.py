@@ -19,6 +19,7 @@ from services.catalogue.app import create_app as create_catalogue
 from services.catalogue.settings import CatalogueSettings
 from services.sellers.app import create_app as create_sellers
 from services.sellers.settings import SellersSettings
+from shared.auth import Role
 from shared.db import Database
 from shared.settings import DEV_SIGNING_SECRET, ServiceSettings
 from tests.support.broker import TansuBroker, free_port
@@ -26,6 +27,7 @@ from tests.support.databases import Databases
 from tests.support.servers import ServerThread
 
 SECRET = DEV_SIGNING_SECRET
+ROLES = [role.value for role in Role]
 
 #: name → (settings class, app factory); a new service adds one line here.
 SERVICES: dict[str, tuple[type[ServiceSettings], Callable[[Any], FastAPI]]] = {
@@ -97,8 +99,10 @@ class Platform:
         upstreams = {f"{name}_url": server.url for name, server in self.servers.items()}
         for missing in ("sellers", "catalogue", "orders", "finance", "logistics", "tourism"):
             upstreams.setdefault(f"{missing}_url", "")
+        # Rate limits have their own tests (tests/gateway); here they would only make tests order-dependent.
+        no_limits = {f"rate_limit_{role}": "0" for role in ROLES}
         settings = GatewaySettings(
-            database_url=self.gateway_db_url, signing_secret=SECRET, log_level="WARNING", **upstreams
+            database_url=self.gateway_db_url, signing_secret=SECRET, log_level="WARNING", **upstreams, **no_limits
         )
         self.gateway = ServerThread(create_app(settings), free_port()).start()
         self.keys["ops"] = bootstrap_ops_key(self.gateway_db_url)
