@@ -57,7 +57,6 @@ def create_service_app(
     routers: Sequence[APIRouter],
     topics: Sequence[str] = (),
     consumers: Sequence[ConsumerSpec] = (),
-    on_startup: Callable[[ServiceParts], object] | None = None,
     background: Sequence[Callable[[ServiceParts], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """A service app; `background` are the service's own long-running tasks (run beside the relay)."""
@@ -84,10 +83,6 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations:
             await upgrade_to_head(migrations, settings.database_url)
-        if on_startup is not None:
-            result = on_startup(parts)
-            if asyncio.iscoroutine(result):
-                await result
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in parts.consumers]
         tasks += [asyncio.create_task(run(parts), name=getattr(run, "__name__", "task")) for run in background]
