@@ -25,8 +25,9 @@ import csv
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
 import orjson
@@ -34,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from services.catalogue.domain import Availability, category_label
-from services.catalogue.repository import CatalogueRepository
+from services.catalogue.repository import FEED_COLUMNS, CatalogueRepository
 from services.catalogue.schemas import FeedFormat
 from shared.db import Database
 from shared.errors import BadRequest
@@ -108,6 +109,52 @@ def format_amount(amount_minor: int, currency: str) -> str:
     return f"{whole}.{frac:0{places}d}"
 
 
+class FeedRow(NamedTuple):
+    """One row of `repository.FEED_COLUMNS`, in that order: plain values, no ORM object per listing."""
+
+    id: str
+    seller_id: str
+    sku: str
+    title: str
+    description: str
+    category: str
+    hs_code: str
+    national_tariff_code: str | None
+    price_minor: int
+    currency: str
+    weight_g: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    condition: str
+    brand: str | None
+    gtin: str | None
+    mpn: str | None
+    identifier_exists: bool
+    images_json: str
+    attributes_json: str
+    certifications_json: str
+    origin_country: str
+    on_hand: int
+    reserved: int
+    policy: str
+    availability_date: date | None
+    version: int
+    updated_at: datetime
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def shown_availability(self) -> str:
+        # The out-of-stock policies are spelled like the availability values they lead to.
+        return "in_stock" if self.available > 0 else self.policy
+
+
+assert len(FeedRow._fields) == len(FEED_COLUMNS), "FeedRow must mirror repository.FEED_COLUMNS"
+
+
 class FeedRenderer:
     """Turns feed rows (`repository.FEED_COLUMNS`, unpacked by position) into items, lines, CSV rows, XML.
 
@@ -125,74 +172,42 @@ class FeedRenderer:
         return f"{self._link_prefix}{listing_id}{self._link_suffix}"
 
     def item(self, row: Sequence[Any]) -> dict[str, Any]:
-        (
-            lid,
-            seller_id,
-            sku,
-            title,
-            description,
-            category,
-            hs_code,
-            national_tariff_code,
-            price_minor,
-            currency,
-            weight_g,
-            length_mm,
-            width_mm,
-            height_mm,
-            condition,
-            brand,
-            gtin,
-            mpn,
-            identifier_exists,
-            images_json,
-            attributes_json,
-            certifications_json,
-            origin_country,
-            on_hand,
-            reserved,
-            policy,
-            availability_date,
-            version,
-            updated_at,
-        ) = row
-        images: list[str] = orjson.loads(images_json)
-        available = on_hand - reserved
-        # The out-of-stock policies are spelled like the availability values they lead to.
-        shown = "in_stock" if available > 0 else policy
+        r = FeedRow._make(row)
+        images: list[str] = orjson.loads(r.images_json)
+        available, shown = r.available, r.shown_availability
         return {
-            "id": lid,
-            "title": title,
-            "description": description,
-            "link": f"{self._link_prefix}{lid}{self._link_suffix}",
+            "id": r.id,
+            "title": r.title,
+            "description": r.description,
+            "link": f"{self._link_prefix}{r.id}{self._link_suffix}",
             "image_link": images[0] if images else None,
             "additional_image_link": images[1:],
             "price": {
-                "amount": format_amount(price_minor, currency),
-                "currency": currency,
-                "amount_minor": price_minor,
+                "amount": format_amount(r.price_minor, r.currency),
+                "currency": r.currency,
+                "amount_minor": r.price_minor,
             },
             "availability": shown,
-            "availability_date": availability_date if shown in _DATED else None,
-            "condition": condition,
-            "brand": brand,
-            "gtin": gtin,
-            "mpn": mpn,
-            "identifier_exists": bool(identifier_exists),
-            "product_type": category_label(category),
-            "category": category,
-            "hs_code": hs_code,
-            "national_tariff_code": national_tariff_code,
-            "origin_country": origin_country,
-            "unit_net_weight_g": weight_g,
-            "packed_dimensions_cm": {"length": length_mm / 10, "width": width_mm / 10, "height": height_mm / 10},
+            "availability_date": r.availability_date if shown in _DATED else None,
+            "condition": r.condition,
+            "brand": r.brand,
+            "gtin": r.gtin,
+            "mpn": r.mpn,
+            "identifier_exists": bool(r.identifier_exists),
+            "product_type": category_label(r.category),
+            "category": r.category,
+            "hs_code": r.hs_code,
+            "national_tariff_code": r.national_tariff_code,
+            "origin_country": r.origin_country,
+            "unit_net_weight_g": r.weight_g,
+            "packed_dimensions_cm": {"length": r.length_mm / 10, "width": r.width_mm / 10, "height": r.height_mm / 10},
             "quantity_available": available if available > 0 else 0,
-            "attributes": orjson.Fragment(attributes_json),
-            "certifications": orjson.Fragment(certifications_json),
-            "seller_id": seller_id,
-            "sku": sku,
-            "version": version,
-            "updated_at": updated_at,
+            "attributes": orjson.Fragment(r.attributes_json),
+            "certifications": orjson.Fragment(r.certifications_json),
+            "seller_id": r.seller_id,
+            "sku": r.sku,
+            "version": r.version,
+            "updated_at": r.updated_at,
         }
 
     def jsonl(self, rows: Iterable[Sequence[Any]]) -> bytes:
@@ -201,70 +216,39 @@ class FeedRenderer:
 
     def _flat(self, row: Sequence[Any]) -> tuple[list[Any], list[str], dict[str, Any], list[str]]:
         """A CSV row (in `CSV_COLUMNS` order), plus the images, attributes and certifications."""
-        (
-            lid,
-            seller_id,
-            sku,
-            title,
-            description,
-            category,
-            hs_code,
-            national_tariff_code,
-            price_minor,
-            currency,
-            weight_g,
-            length_mm,
-            width_mm,
-            height_mm,
-            condition,
-            brand,
-            gtin,
-            mpn,
-            identifier_exists,
-            images_json,
-            attributes_json,
-            certifications_json,
-            origin_country,
-            on_hand,
-            reserved,
-            policy,
-            availability_date,
-            version,
-            updated_at,
-        ) = row
-        images: list[str] = orjson.loads(images_json)
-        available = on_hand - reserved
-        shown = "in_stock" if available > 0 else policy
+        r = FeedRow._make(row)
+        images: list[str] = orjson.loads(r.images_json)
+        available, shown = r.available, r.shown_availability
         flat = [
-            lid,
-            title,
-            description,
-            self.link(lid),
+            r.id,
+            r.title,
+            r.description,
+            self.link(r.id),
             images[0] if images else "",
             ",".join(images[1:]),
-            f"{format_amount(price_minor, currency)} {currency}",
+            f"{format_amount(r.price_minor, r.currency)} {r.currency}",
             shown,
-            availability_date.isoformat() if shown in _DATED and availability_date else "",
-            condition,
-            brand or "",
-            gtin or "",
-            mpn or "",
-            "yes" if identifier_exists else "no",
-            category_label(category),
-            hs_code,
-            national_tariff_code or "",
-            origin_country,
-            f"{weight_g} g",
-            f"{length_mm / 10} cm",
-            f"{width_mm / 10} cm",
-            f"{height_mm / 10} cm",
+            r.availability_date.isoformat() if shown in _DATED and r.availability_date else "",
+            r.condition,
+            r.brand or "",
+            r.gtin or "",
+            r.mpn or "",
+            "yes" if r.identifier_exists else "no",
+            category_label(r.category),
+            r.hs_code,
+            r.national_tariff_code or "",
+            r.origin_country,
+            f"{r.weight_g} g",
+            f"{r.length_mm / 10} cm",
+            f"{r.width_mm / 10} cm",
+            f"{r.height_mm / 10} cm",
             max(available, 0),
-            seller_id,
-            sku,
-            version,
-            updated_at.isoformat().replace("+00:00", "Z"),
+            r.seller_id,
+            r.sku,
+            r.version,
+            r.updated_at.isoformat().replace("+00:00", "Z"),
         ]
-        return flat, images, orjson.loads(attributes_json), orjson.loads(certifications_json)
+        return flat, images, orjson.loads(r.attributes_json), orjson.loads(r.certifications_json)
 
     @staticmethod
     def csv_header() -> bytes:
