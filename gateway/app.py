@@ -25,6 +25,7 @@ from shared.errors import install_problem_handlers
 from shared.health import health_router
 from shared.http import BodyLimitMiddleware
 from shared.observability import configure_logging
+from shared.openapi import add_problem_responses
 
 __all__ = ["create_app"]
 
@@ -60,6 +61,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(health_router({"database": db.ping}))
     app.include_router(admin_router)
+    add_problem_responses(app)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(ForwardingMiddleware, forwarder=forwarder)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,6 +148,28 @@ class KeyCache:
         self._entries.clear()
 
 
+_CURSOR_ID_RE = re.compile(rf"^[a-z0-9]{{{ID_LENGTH}}}$")
+
+
+def _cursor_position(cursor: str) -> tuple[datetime, str]:
+    """(created_at, id) of a cursor we issued; 400 for anything else.
+
+    Every decoded part is checked, not only parsed: a naive or non-UTC timestamp (year 1 at +14:00
+    overflows when converted), a non-string, or an id outside the key-id alphabet would otherwise
+    reach the database and fail there as a 500.
+    """
+    position = decode_cursor(cursor, ("t", "id"))
+    created_text, last_id = position["t"], position["id"]
+    if set(position) == {"t", "id"} and isinstance(created_text, str) and isinstance(last_id, str):
+        try:
+            created = datetime.fromisoformat(created_text)
+        except ValueError:
+            created = None
+        if created is not None and created.utcoffset() == timedelta(0) and _CURSOR_ID_RE.fullmatch(last_id):
+            return created, last_id
+    raise BadRequest("Malformed cursor; pass back the next_cursor you were given.")
+
+
 def _out(row: ApiKey) -> ApiKeyOut:
     return ApiKeyOut(
         id=row.id,
@@ -200,11 +222,7 @@ class KeyStore:
         """Keys oldest first, revoked ones included; never a secret or its hash."""
         stmt = select(ApiKey)
         if cursor:
-            position = decode_cursor(cursor, ("t", "id"))
-            try:
-                created, last_id = datetime.fromisoformat(position["t"]), str(position["id"])
-            except (TypeError, ValueError):
-                raise BadRequest("Malformed cursor; pass back the next_cursor you were given.") from None
+            created, last_id = _cursor_position(cursor)
             stmt = stmt.where(or_(ApiKey.created_at > created, and_(ApiKey.created_at == created, ApiKey.id > last_id)))
         stmt = stmt.order_by(ApiKey.created_at, ApiKey.id).limit(limit + 1)
         # Copied inside the session: `Database.read` rolls back at the end, expiring the rows.

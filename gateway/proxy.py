@@ -2,11 +2,19 @@
 
 Guarantees:
 - The only identity a service sees is the one the gateway signs (`shared.auth.sign_identity`) for
-  the authenticated key, bound to the method and to the path exactly as forwarded. Identity headers
-  sent by the client, its API key, hop-by-hop headers and `Host` never reach a service.
-- Bodies stream both ways with bounded memory: the request body goes up chunk by chunk as it
-  arrives, and the response body comes back in chunks of at most `CHUNK_BYTES`, with backpressure
-  from the client (a 100,000-item feed does not grow the gateway's memory).
+  the authenticated key, bound to the method, the path and query exactly as forwarded, and the body
+  (`Content-Digest`), under a fresh nonce. Identity headers sent by the client, its API key,
+  hop-by-hop headers and `Host` never reach a service.
+- Memory stays bounded: the request body is read whole (it must be, to sign its digest; the body
+  limit layer outside caps it at `max_body_bytes`), and the response body comes back in chunks of at
+  most `CHUNK_BYTES`, with backpressure from the client (a 100,000-item feed does not grow the
+  gateway's memory).
+- A request never fails because of a stale pooled connection: when a reused connection is closed
+  or reset before any response byte (the service dropped an idle keep-alive connection, or
+  restarted), the request went nowhere, so it is sent once more on a fresh connection, whatever the
+  method.
+- No upstream address reaches the client: a `Location` pointing at a service's origin is made
+  relative, and a path with a trailing slash (which no service routes) is the gateway's own 404.
 - An upstream answer passes through unchanged: status (304, 410, ...), end-to-end headers (ETag,
   problem+json content type, compressed bodies: responses are not decompressed) and body. The gateway's
   own errors name the service: 503 not deployed, 502 unreachable or broken answer, 504 timed out.
@@ -21,7 +29,8 @@ stuck service still is.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 
 import aiohttp
 from multidict import CIMultiDict
@@ -113,16 +122,36 @@ def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[st
     return headers
 
 
-def downstream_headers(upstream: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The upstream response's end-to-end headers, lower-cased for ASGI."""
+_LOCATIONS = frozenset({b"location", b"content-location"})
+
+
+def downstream_headers(
+    upstream: Iterable[tuple[bytes, bytes]], internal_origins: Iterable[bytes] = ()
+) -> list[tuple[bytes, bytes]]:
+    """The upstream response's end-to-end headers, lower-cased for ASGI.
+
+    A `Location` or `Content-Location` under one of `internal_origins` (the services' own addresses)
+    loses its origin: the client follows it through the gateway and never learns the address.
+    """
     upstream = list(upstream)
     listed = _connection_listed(v for k, v in upstream if k.lower() == b"connection")
     out: list[tuple[bytes, bytes]] = []
     for name, value in upstream:
         lowered = name.lower()
         if lowered not in _NOT_DOWNSTREAM and lowered not in listed:
+            if lowered in _LOCATIONS:
+                value = _relative(value, internal_origins)
             out.append((lowered, value))
     return out
+
+
+def _relative(location: bytes, internal_origins: Iterable[bytes]) -> bytes:
+    lowered = location.strip().lower()
+    for origin in internal_origins:
+        if lowered.startswith(origin) and lowered[len(origin) : len(origin) + 1] in (b"", b"/", b"?", b"#"):
+            rest = location.strip()[len(origin) :]
+            return rest if rest.startswith(b"/") else b"/" + rest
+    return location
 
 
 def _has_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -132,26 +161,44 @@ def _has_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+async def _request_body(receive: Receive) -> bytes:
+    """The whole request body; bounded by `BodyLimitMiddleware`, which sits outside the forwarder."""
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        if chunk:  # an empty chunk would end a chunked upload early
-            yield chunk
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return
+            return b"".join(chunks)
+
+
+#: Failures of a connection that carried no response byte: the request never reached the app.
+_STALE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+
+
+def _went_nowhere(exc: Exception, attempt: SimpleNamespace) -> bool:
+    """True when `exc` is a reused pooled connection dropped before any byte of the response."""
+    if not attempt.reused or isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        # A partial response would be the parsed message; with nothing received it is the default text.
+        return isinstance(exc.message, str)
+    return isinstance(exc, aiohttp.ClientOSError)
+
+
+async def _on_reuse(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
+    ctx.trace_request_ctx.reused = True
 
 
 class UpstreamResponse(Response):
     """The upstream's response, relayed as it arrives; the upstream connection is always given back."""
 
-    def __init__(self, upstream: aiohttp.ClientResponse, service: Service) -> None:
+    def __init__(self, upstream: aiohttp.ClientResponse, service: Service, internal_origins: Iterable[bytes]) -> None:
         self.upstream = upstream
         self.service = service
         self.status_code = upstream.status
-        self.raw_headers = downstream_headers(upstream.raw_headers)
+        self.raw_headers = downstream_headers(upstream.raw_headers, internal_origins)
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,6 +225,7 @@ class Forwarder:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.upstreams = upstream_urls(settings)
+        self.internal_origins = tuple({url.lower().encode() for url in self.upstreams.values() if url})
         self.secret = settings.signing_secret.get_secret_value().encode()
         self.timeout = aiohttp.ClientTimeout(
             total=None, connect=settings.upstream_connect_timeout_s, sock_read=settings.upstream_timeout_s
@@ -185,23 +233,37 @@ class Forwarder:
         self.max_connections = settings.upstream_max_connections
         self.keepalive_s = settings.upstream_keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        #: For the one retry of a request whose pooled connection went stale: never pooled.
+        self._fresh: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.max_connections, limit_per_host=0, keepalive_timeout=self.keepalive_s, ttl_dns_cache=60
-        )
-        self._session = aiohttp.ClientSession(
+    def _new_session(self, connector: aiohttp.TCPConnector, trace: bool) -> aiohttp.ClientSession:
+        traces = []
+        if trace:  # tells a reused connection from a new one; the one signal is cheap
+            config = aiohttp.TraceConfig()
+            config.on_connection_reuseconn.append(_on_reuse)
+            config.freeze()
+            traces.append(config)
+        return aiohttp.ClientSession(
             connector=connector,
             timeout=self.timeout,
             auto_decompress=False,  # compressed bodies pass through as the service sent them
             cookie_jar=aiohttp.DummyCookieJar(),  # one session serves all callers: it must keep no cookies
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            trace_configs=traces,
         )
 
+    async def start(self) -> None:
+        pooled = aiohttp.TCPConnector(
+            limit=self.max_connections, limit_per_host=0, keepalive_timeout=self.keepalive_s, ttl_dns_cache=60
+        )
+        self._session = self._new_session(pooled, trace=True)
+        self._fresh = self._new_session(aiohttp.TCPConnector(force_close=True, ttl_dns_cache=60), trace=False)
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._fresh):
+            if session is not None:
+                await session.close()
+        self._session = self._fresh = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Forward one request whose path the routing table owns; every failure is a problem response."""
@@ -226,9 +288,16 @@ class Forwarder:
         base = self.upstreams[service]
         if not base:
             raise ServiceUnavailable(f"The {service.value} service is not deployed.", service=service.value)
-        if self._session is None:
+        if path.endswith("/"):  # no service routes one; a service would redirect to its own address
+            raise NotFound(f"No route for {method} {path}.")
+        if self._session is None or self._fresh is None:
             raise ServiceUnavailable("The gateway is not started.", service=service.value)
 
+        try:
+            body = await _request_body(receive) if _has_body(scope["headers"]) else b""
+        except ClientDisconnect:
+            raise BadRequest("The client went away while sending its request body.") from None
+        query = scope.get("query_string", b"").decode("latin-1")
         identity = sign_identity(
             self.secret,
             principal=principal.key_id,
@@ -237,19 +306,25 @@ class Forwarder:
             request_id=str(state["request_id"]),
             method=method,
             path=path,
+            query=query,
+            body=body,
         )
         raw_path: bytes = scope.get("raw_path") or path.encode()
-        query: bytes = scope.get("query_string", b"")
-        target = base + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        body = _request_body(receive) if _has_body(scope["headers"]) else None
+        # Sent as received: the signed path is what the service decodes, the query is signed raw.
+        url = URL(base + raw_path.decode("latin-1") + ("?" + query if query else ""), encoded=True)
+        headers = upstream_headers(scope["headers"], identity)
+        data = body if body else None
+        attempt = SimpleNamespace(reused=False)
         try:
-            upstream = await self._session.request(
-                method,
-                URL(target, encoded=True),  # sent as received: the signed path is what the service decodes
-                headers=upstream_headers(scope["headers"], identity),
-                data=body,
-                allow_redirects=False,
-            )
+            try:
+                upstream = await self._session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False, trace_request_ctx=attempt
+                )
+            except _STALE as exc:
+                if not _went_nowhere(exc, attempt):
+                    raise
+                log.info("%s: pooled connection was stale (%r); retrying %s on a new one", service.value, exc, method)
+                upstream = await self._fresh.request(method, url, headers=headers, data=data, allow_redirects=False)
         except TimeoutError:  # before ClientError: aiohttp's timeouts are both
             log.warning("%s timed out on %s %s", service.value, method, path)
             detail = f"The {service.value} service did not answer in time."
@@ -257,9 +332,7 @@ class Forwarder:
         except aiohttp.ClientError as exc:
             log.warning("%s failed on %s %s: %r", service.value, method, path, exc)
             raise BadGateway(f"The {service.value} service could not be reached.", service=service.value) from None
-        except ClientDisconnect:
-            raise BadRequest("The client went away while sending its request body.") from None
-        return UpstreamResponse(upstream, service)
+        return UpstreamResponse(upstream, service, self.internal_origins)
 
 
 class ForwardingMiddleware:

@@ -44,8 +44,8 @@ class GatewaySettings(ServiceSettings):
     #: Connections kept to all upstreams together (aiohttp connector limit).
     upstream_max_connections: int = Field(default=256, ge=1)
     #: Idle upstream connections are dropped before the services' own keep-alive (uvicorn: 5 s) ends,
-    #: so a POST is never written into a connection the service is closing (aiohttp retries only
-    #: idempotent methods).
+    #: so a request is rarely written into a connection the service is closing (when it is, the
+    #: forwarder sends it again on a fresh connection).
     upstream_keepalive_s: float = Field(default=4.0, gt=0)
 
     #: Where rate-limit counters live: `memory://` (per replica) or `redis://host:port/db` (shared).

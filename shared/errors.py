@@ -3,6 +3,11 @@
 Business code raises a typed `Problem` subclass; `install_problem_handlers` maps it, FastAPI's
 validation errors, Starlette's HTTP errors (404 for unknown routes, 405) and anything unexpected to
 `application/problem+json`. Validation problems carry one entry per bad field in `errors`.
+
+An unexpected exception is answered by `UnexpectedErrorMiddleware`, not by Starlette's
+`ServerErrorMiddleware`: the latter re-raises after answering, and uvicorn then closes the
+connection, so a caller's 500 would make the gateway's next request on that pooled connection fail.
+Answered and swallowed inside, the 500 leaves the connection open for keep-alive.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.observability import request_id_var
 
 __all__ = [
     "PROBLEM_JSON",
@@ -33,6 +41,7 @@ __all__ = [
     "Problem",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnexpectedErrorMiddleware",
     "UnprocessableContent",
     "install_problem_handlers",
     "problem_response",
@@ -202,9 +211,50 @@ async def _on_database_unavailable(request: Request, exc: Exception) -> Response
     return problem_response(problem, request.url.path)
 
 
+def _unexpected() -> Problem:
+    problem = Problem("An unexpected error occurred.")
+    request_id = request_id_var.get()
+    if request_id:  # the one handle a caller can give us to find the logged traceback
+        problem.extra["request_id"] = request_id
+    return problem
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    """Last resort, for a crash outside `UnexpectedErrorMiddleware` (the connection is then closed)."""
     log.exception("unhandled error", exc_info=exc)
-    return problem_response(Problem("An unexpected error occurred."), request.url.path)
+    return problem_response(_unexpected(), request.url.path)
+
+
+class UnexpectedErrorMiddleware:
+    """Turns an unexpected exception into a 500 problem (with the request id) and swallows it.
+
+    Swallowing is the point: an exception that reaches the server makes uvicorn close the
+    connection even after a complete response. If the response had already started, nothing can be
+    said any more; the exception goes on and the server cuts the connection, so a truncated body
+    never looks complete.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error", exc_info=exc)
+            await problem_response(_unexpected(), scope["path"])(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -214,3 +264,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     for transient in (OperationalError, InterfaceError, PoolTimeoutError):
         app.add_exception_handler(transient, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
+    # Added first, so innermost of the user middleware: inside the layers that set the request id.
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -1,12 +1,71 @@
-"""ASGI middleware shared by services and the gateway."""
+"""ASGI middleware shared by services and the gateway, and the HTTP protocol they are served with.
+
+uvicorn answers a request it cannot parse (bad request line, bad header, bad chunking) itself,
+before any application code, with a plain-text 400 and no request id. `ProblemHttpToolsProtocol`
+and `ProblemH11Protocol` are uvicorn's own protocols with that one answer replaced by a problem+json
+400 carrying a fresh `X-Request-ID` (header and body alike). They are selected with
+`--http shared.http:ProblemHttpToolsProtocol` or `uvicorn.Config(http=ProblemHttpToolsProtocol)`;
+`PROBLEM_HTTP_PROTOCOL` names the former for both.
+
+What uvicorn does not allow: the override is of `send_400_response`, a method, not a documented hook,
+so an upgrade of uvicorn must keep these tests green; the request id cannot be the caller's (the
+request could not be parsed, so its headers are unknown); and its other own answers (the 500 when an
+app crashes before starting a response, the 503 of `--limit-concurrency`) stay plain text: the first
+cannot happen behind `UnexpectedErrorMiddleware`, the second is not configured here.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shared.errors import PayloadTooLarge, problem_response
+from shared.errors import PROBLEM_JSON, BadRequest, PayloadTooLarge, problem_response
 
-__all__ = ["BodyLimitMiddleware"]
+__all__ = [
+    "PROBLEM_HTTP_PROTOCOL",
+    "BodyLimitMiddleware",
+    "ProblemH11Protocol",
+    "ProblemHttpToolsProtocol",
+    "malformed_request_response",
+]
+
+#: The uvicorn `--http` value (an import string) of the protocol that answers malformed requests as problems.
+PROBLEM_HTTP_PROTOCOL = "shared.http:ProblemHttpToolsProtocol"
+
+
+def malformed_request_response() -> bytes:
+    """The whole HTTP/1.1 400 problem answer to a request that could not be parsed."""
+    request_id = str(uuid.uuid4())
+    problem = BadRequest("The request is not valid HTTP/1.1 and could not be read.", request_id=request_id)
+    body = orjson.dumps(problem.to_dict())
+    head = (
+        b"HTTP/1.1 400 Bad Request\r\n"
+        b"content-type: " + PROBLEM_JSON.encode() + b"\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n"
+        b"x-request-id: " + request_id.encode() + b"\r\n"
+        b"connection: close\r\n\r\n"
+    )
+    return head + body
+
+
+class ProblemHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol; a request it cannot parse gets a problem+json 400."""
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(malformed_request_response())
+        self.transport.close()
+
+
+class ProblemH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol; a request it cannot parse gets a problem+json 400."""
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(malformed_request_response())
+        self.transport.close()
 
 
 class BodyLimitMiddleware:

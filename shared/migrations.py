@@ -3,22 +3,36 @@
 Each service keeps its own `migrations/` folder (versions and a three-line env.py calling
 `run_env`); its target metadata is the service's tables plus the platform tables (outbox, inbox,
 idempotency keys).
+
+Replicas starting together all run `upgrade_to_head`: on PostgreSQL the migration takes a
+transaction-level advisory lock first, so one replica migrates and the others wait, then find the
+database at head and do nothing (SQLite serialises writers by itself).
+
+`python -m shared.migrations SERVICE MESSAGE` (`make migration SERVICE=... MSG=...`) autogenerates a
+revision for a registered service: it upgrades a scratch SQLite database to head and lets Alembic
+compare it with the models. Review the file it writes; autogenerate misses renames and data moves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from shared.db import make_engine
 
-__all__ = ["alembic_config", "run_env", "upgrade_to_head"]
+__all__ = ["alembic_config", "autogenerate_revision", "run_env", "upgrade_to_head"]
+
+#: One key per database (advisory locks are scoped to the database): "a migration is running here".
+MIGRATION_LOCK_KEY = zlib.crc32(b"ewtp.migrations") & 0x7FFFFFFF
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -47,6 +61,9 @@ def run_env(target_metadata: Sequence[MetaData]) -> None:
         engine = make_engine(url, begin="BEGIN")
         try:
             async with engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Held until the commit below: a second replica waits here, then sees head.
+                    await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
                 await connection.run_sync(migrate)
                 await connection.commit()
         finally:
@@ -58,3 +75,23 @@ def run_env(target_metadata: Sequence[MetaData]) -> None:
 async def upgrade_to_head(script_location: Path, url: str) -> None:
     """Run the service's migrations; in a thread, because env.py runs its own event loop."""
     await asyncio.to_thread(command.upgrade, alembic_config(script_location, url), "head")
+
+
+def autogenerate_revision(script_location: Path, message: str) -> None:
+    """A new revision in `script_location`, from the difference between head and the models."""
+    with tempfile.TemporaryDirectory() as scratch:
+        config = alembic_config(script_location, f"sqlite+aiosqlite:///{Path(scratch) / 'scratch.db'}")
+        command.upgrade(config, "head")
+        command.revision(config, message=message, autogenerate=True)
+
+
+def main(argv: Sequence[str]) -> None:
+    from shared.registry import service
+
+    if len(argv) != 2 or not argv[1].strip():
+        raise SystemExit("usage: python -m shared.migrations SERVICE MESSAGE")
+    autogenerate_revision(service(argv[0]).migrations, argv[1])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

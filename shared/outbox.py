@@ -9,6 +9,14 @@ waiting; nothing is lost, and a row may be sent more than once (consumers dedupe
 The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback. On
 PostgreSQL a transaction-level advisory lock keeps a single relay active per database, so several
 replicas never interleave one aggregate's events.
+
+Ordering rule: the relay sends in outbox id order, and ids are handed out at insert, not at commit.
+Two transactions publishing for the same aggregate could therefore commit in one order and hold ids
+in the other; one aggregate's events are in commit order only if the writer holds the aggregate's
+lock from its first event until commit. `publish` takes that lock itself (a transaction-level
+advisory lock on the event's subject on PostgreSQL; SQLite serialises writers already), so a caller
+cannot forget it. Publish for several aggregates in one transaction in a stable order (sorted ids)
+or under a wider lock, as catalogue's writers' lock does, so two writers cannot deadlock.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -27,7 +36,7 @@ from shared.db import Database, utcnow
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
 
-__all__ = ["OutboxRelay", "add_event", "publish"]
+__all__ = ["EventSource", "OutboxRelay", "add_event", "lock_aggregate", "publish"]
 
 log = logging.getLogger("ewtp.outbox")
 
@@ -46,11 +55,29 @@ async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> Non
     )
 
 
+async def lock_aggregate(session: AsyncSession, subject: str) -> None:
+    """Hold `subject`'s aggregate lock until the transaction ends (PostgreSQL; see the ordering rule)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"aggregate:{subject}".encode()) & 0x7FFFFFFF
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 async def publish(session: AsyncSession, data: EventData, *, source: str, subject: str) -> CloudEvent:
-    """Wrap `data` in a CloudEvent and stage it on its contract's topic."""
+    """Wrap `data` in a CloudEvent and stage it on its contract's topic, under the aggregate's lock."""
+    await lock_aggregate(session, subject)
     event = new_event(data, source=source, subject=subject)
     await add_event(session, data.TOPIC, event)
     return event
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A service's events, with its CloudEvents `source` said once (`EVENTS.publish(session, data, subject=...)`)."""
+
+    source: str
+
+    async def publish(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
+        return await publish(session, data, source=self.source, subject=subject)
 
 
 class OutboxRelay:

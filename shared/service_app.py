@@ -1,7 +1,8 @@
 """The application factory every service uses, so they all start, stop and answer the same way.
 
-Lifespan: migrate (embedded runtime), start the outbox relay and the consumers as tasks, and on
-shutdown cancel them, stop the producer and close the database.
+Lifespan: migrate (embedded runtime), start the outbox relay, the consumers and the platform-table
+pruner (shared/retention.py) as tasks, and on shutdown cancel them, stop the producer and close the
+database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from shared.http import BodyLimitMiddleware
 from shared.kafka import KafkaPublisher, broker_reachable
 from shared.migrations import upgrade_to_head
 from shared.observability import configure_logging
+from shared.openapi import add_problem_responses
 from shared.outbox import OutboxRelay
+from shared.periodic import run_periodically
+from shared.retention import RetentionPolicy, prune_platform_tables
 from shared.settings import ServiceSettings
 
 __all__ = ["ConsumerSpec", "ServiceParts", "create_service_app"]
@@ -58,6 +62,7 @@ def create_service_app(
     topics: Sequence[str] = (),
     consumers: Sequence[ConsumerSpec] = (),
     background: Sequence[Callable[[ServiceParts], Coroutine[Any, Any, None]]] = (),
+    retention: RetentionPolicy = RetentionPolicy(),
 ) -> FastAPI:
     """A service app; `background` are the service's own long-running tasks (run beside the relay)."""
     configure_logging(settings.service_name, settings.log_level)
@@ -86,6 +91,11 @@ def create_service_app(
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in parts.consumers]
         tasks += [asyncio.create_task(run(parts), name=getattr(run, "__name__", "task")) for run in background]
+        if retention.interval_s > 0:
+            prune = run_periodically(
+                "platform-table pruning", retention.interval_s, lambda: prune_platform_tables(db, retention)
+            )
+            tasks.append(asyncio.create_task(prune, name="platform-retention"))
         try:
             yield
         finally:
@@ -97,7 +107,8 @@ def create_service_app(
             await publisher.stop()
             await db.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # Services never redirect: a 307 to `/v1/x` would carry the internal address in `location`.
+    app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.db = db
     app.state.parts = parts
     install_problem_handlers(app)
@@ -109,9 +120,10 @@ def create_service_app(
     app.include_router(health_router({"database": db.ping, "broker": broker}))
     for router in routers:
         app.include_router(router)
+    add_problem_responses(app)
     app.add_middleware(
         SignedIdentityMiddleware,
-        secret=settings.signing_secret.get_secret_value().encode(),
+        secret=settings.verification_secrets(),
         max_age_s=settings.signature_max_age_s,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -21,8 +21,9 @@ class ServiceSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///.data/service.db"
     kafka_bootstrap: str = "127.0.0.1:9092"
     signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
-    #: Accepted clock skew between the gateway's signature timestamp and ours.
-    signature_max_age_s: int = Field(default=300, ge=1)
+    #: How long a gateway signature stays valid (either side of our clock): clocks are NTP-synced and
+    #: the gateway signs just before sending, so 30 s covers skew while keeping the replay window short.
+    signature_max_age_s: int = Field(default=30, ge=1)
     #: Fallback poll period of the outbox relay; it is normally woken right after commit.
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
@@ -33,6 +34,19 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_development(self) -> ServiceSettings:
-        if self.environment != "development" and self.signing_secret.get_secret_value() == DEV_SIGNING_SECRET:
+        if self.environment != "development" and DEV_SIGNING_SECRET in {
+            s.get_secret_value() for s in (self.signing_secret, self.signing_secret_previous) if s is not None
+        }:
             raise ValueError("signing_secret must be set outside the development environment")
         return self
+
+    #: During a rotation: the secret being retired, still accepted (never used to sign) until every
+    #: gateway signs with the new `signing_secret`. Unset outside a rotation.
+    signing_secret_previous: SecretStr | None = None
+
+    def verification_secrets(self) -> tuple[bytes, ...]:
+        """Secrets a signature may be made with: the current one, then the previous one in a rotation."""
+        secrets = [self.signing_secret.get_secret_value().encode()]
+        if self.signing_secret_previous is not None and self.signing_secret_previous.get_secret_value():
+            secrets.append(self.signing_secret_previous.get_secret_value().encode())
+        return tuple(secrets)

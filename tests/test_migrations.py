@@ -11,14 +11,12 @@ import pytest
 from alembic import command
 
 from shared.migrations import alembic_config
+from shared.registry import registered_services
 from tests.support.databases import Databases
 
 ROOT = Path(__file__).resolve().parents[1]
-MIGRATIONS = {
-    "sellers": ROOT / "services" / "sellers" / "migrations",
-    "catalogue": ROOT / "services" / "catalogue" / "migrations",
-    "gateway": ROOT / "gateway" / "migrations",
-}
+#: Every registered service's history, and the gateway's.
+MIGRATIONS = {s.name: s.migrations for s in registered_services()} | {"gateway": ROOT / "gateway" / "migrations"}
 
 
 @pytest.mark.parametrize("name", sorted(MIGRATIONS))

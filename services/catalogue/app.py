@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from services.catalogue.api import routers
 from services.catalogue.consumers import ORDER_HANDLERS, ORDERS_GROUP, SELLER_HANDLERS, SELLERS_GROUP
-from services.catalogue.feed import FeedRenderer
-from services.catalogue.service import CatalogueContext
+from services.catalogue.context import CatalogueContext
+from services.catalogue.feed.render import FeedRenderer
+from services.catalogue.feed.tasks import run_pruner
 from services.catalogue.settings import CatalogueSettings
-from services.catalogue.tasks import run_pruner
 from shared.contracts import orders, sellers
 from shared.contracts.catalogue import TOPIC
+from shared.registry import ServiceDefinition
 from shared.service_app import ConsumerSpec, ServiceParts, create_service_app
 
 
@@ -47,3 +48,6 @@ def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
     )
 
     return app
+
+
+SERVICE = ServiceDefinition(name="catalogue", port=8002, settings=CatalogueSettings, create_app=create_app)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalogue import service
 from services.catalogue.domain import SellerStatus
+from services.catalogue.sellers import service as sellers
+from services.catalogue.stock import service as stock
 from shared.consumer import Handler
 from shared.contracts import CloudEvent
 from shared.contracts import orders as order_events
@@ -32,21 +33,21 @@ _SELLER_STATUS: dict[str, tuple[type[seller_events._SellerEvent], SellerStatus]]
 async def on_seller_event(session: AsyncSession, event: CloudEvent) -> None:
     contract, status = _SELLER_STATUS[event.type]
     data = contract.from_event(event)
-    await service.apply_seller_status(session, data.seller_id, data.legal_name, status, data.occurred_at)
+    await sellers.apply_seller_status(session, data.seller_id, data.legal_name, status, data.occurred_at)
 
 
 async def on_order_placed(session: AsyncSession, event: CloudEvent) -> None:
-    await service.reserve_for_order(session, order_events.OrderPlacedV1.from_event(event))
+    await stock.reserve_for_order(session, order_events.OrderPlacedV1.from_event(event))
 
 
 async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
     data = order_events.OrderCancelledV1.from_event(event)
-    await service.release_for_order(session, data.order_id, "order_cancelled", cancelled=True)
+    await stock.release_for_order(session, data.order_id, "order_cancelled", cancelled=True)
 
 
 async def on_order_rejected(session: AsyncSession, event: CloudEvent) -> None:
     data = order_events.OrderRejectedV1.from_event(event)
-    await service.release_for_order(session, data.order_id, "order_rejected", cancelled=False)
+    await stock.release_for_order(session, data.order_id, "order_rejected", cancelled=False)
 
 
 SELLER_HANDLERS: dict[str, Handler] = dict.fromkeys(_SELLER_STATUS, on_seller_event)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.sellers.api import router
 from services.sellers.settings import SellersSettings
 from shared.contracts.sellers import TOPIC
+from shared.registry import ServiceDefinition
 from shared.service_app import create_service_app
 
 
@@ -20,3 +21,6 @@ def create_app(settings: SellersSettings | None = None) -> FastAPI:
         routers=[router],
         topics=[TOPIC],
     )
+
+
+SERVICE = ServiceDefinition(name="sellers", port=8001, settings=SellersSettings, create_app=create_app)

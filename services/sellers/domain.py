@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.errors import Conflict
+from shared.state_machine import StateMachine
 
 
 class Sector(StrEnum):
@@ -89,23 +89,19 @@ class Decision(StrEnum):
 
 
 #: decision → (states it may start from, state it leads to)
-TRANSITIONS: dict[Decision, tuple[frozenset[SellerStatus], SellerStatus]] = {
-    Decision.VERIFY: (frozenset({SellerStatus.PENDING_VERIFICATION}), SellerStatus.VERIFIED),
-    Decision.REJECT: (frozenset({SellerStatus.PENDING_VERIFICATION}), SellerStatus.REJECTED),
-    Decision.SUSPEND: (frozenset({SellerStatus.VERIFIED}), SellerStatus.SUSPENDED),
-    Decision.REINSTATE: (frozenset({SellerStatus.SUSPENDED}), SellerStatus.VERIFIED),
-}
+LIFECYCLE: StateMachine[Decision, SellerStatus] = StateMachine(
+    "seller",
+    {
+        Decision.VERIFY: (frozenset({SellerStatus.PENDING_VERIFICATION}), SellerStatus.VERIFIED),
+        Decision.REJECT: (frozenset({SellerStatus.PENDING_VERIFICATION}), SellerStatus.REJECTED),
+        Decision.SUSPEND: (frozenset({SellerStatus.VERIFIED}), SellerStatus.SUSPENDED),
+        Decision.REINSTATE: (frozenset({SellerStatus.SUSPENDED}), SellerStatus.VERIFIED),
+    },
+)
 
 #: Decisions that must say why.
 REASON_REQUIRED = frozenset({Decision.REJECT, Decision.SUSPEND})
 
 
 def next_status(current: SellerStatus, decision: Decision) -> SellerStatus:
-    sources, target = TRANSITIONS[decision]
-    if current not in sources:
-        allowed = ", ".join(sorted(s.value for s in sources))
-        raise Conflict(
-            f"Cannot {decision.value} a seller that is {current.value}; it must be {allowed}.",
-            current_status=current.value,
-        )
-    return target
+    return LIFECYCLE.next(current, decision)

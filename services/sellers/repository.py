@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from services.sellers.models import Seller, SellerDocument, SellerSector, SellerStatusChange
+from shared.constraints import flush_or_raise
 from shared.errors import Conflict
+from shared.text import LIKE_ESCAPE, contains_pattern
 
 
 class SellerRepository:
@@ -26,11 +27,9 @@ class SellerRepository:
 
     async def add(self, seller: Seller) -> None:
         self.session.add(seller)
-        try:
-            await self.session.flush()
-        except IntegrityError:
-            # Two registrations of one TIN racing: the unique constraint decides.
-            raise Conflict(f"A seller with TIN {seller.tin} is already registered.") from None
+        # Two registrations of one TIN racing: the unique constraint decides.
+        taken = {"uq_sellers_tin": lambda: Conflict(f"A seller with TIN {seller.tin} is already registered.")}
+        await flush_or_raise(self.session, taken)
 
     async def set_status(self, seller: Seller, expected: str, new: str, at: datetime) -> bool:
         """Compare-and-set of the status, so two officers deciding at once cannot both win."""
@@ -67,8 +66,7 @@ class SellerRepository:
         if sector:
             stmt = stmt.where(Seller.id.in_(select(SellerSector.seller_id).where(SellerSector.sector == sector)))
         if name:
-            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(Seller.legal_name.ilike(f"%{escaped}%", escape="\\"))
+            stmt = stmt.where(Seller.legal_name.ilike(contains_pattern(name), escape=LIKE_ESCAPE))
         if only_id:
             stmt = stmt.where(Seller.id == only_id)
         if after:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,11 +24,11 @@ from services.sellers.schemas import (
 from shared.auth import Identity, Role, ensure_seller_access
 from shared.contracts import sellers as events
 from shared.db import utcnow
-from shared.errors import BadRequest, Conflict, NotFound, UnprocessableContent
-from shared.outbox import publish
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.errors import Conflict, NotFound, UnprocessableContent
+from shared.outbox import EventSource
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
 
-SOURCE = "/ewtp/sellers"
+EVENTS = EventSource("/ewtp/sellers")
 #: Roles that see and manage every seller.
 STAFF = frozenset({Role.OPS, Role.RDB_OFFICER})
 
@@ -88,7 +87,7 @@ async def register(session: AsyncSession, body: SellerCreate, identity: Identity
             at=now,
         )
     )
-    await publish(
+    await EVENTS.publish(
         session,
         events.SellerRegisteredV1(
             seller_id=seller.id,
@@ -99,7 +98,6 @@ async def register(session: AsyncSession, body: SellerCreate, identity: Identity
             sectors=[s.sector for s in seller.sectors],
             district=seller.district,
         ),
-        source=SOURCE,
         subject=seller.id,
     )
     return seller_out(seller)
@@ -153,7 +151,7 @@ async def decide(
         )
     )
     event_type = _DECISION_EVENTS[decision]
-    await publish(
+    await EVENTS.publish(
         session,
         event_type(
             seller_id=seller.id,
@@ -163,7 +161,6 @@ async def decide(
             actor=identity.actor,
             reason=body.reason,
         ),
-        source=SOURCE,
         subject=seller.id,
     )
     return seller_out(seller)
@@ -218,10 +215,7 @@ async def search(
     after = None
     if cursor:
         position = decode_cursor(cursor, ("t", "id"))
-        try:
-            after = (datetime.fromisoformat(position["t"]), str(position["id"]))
-        except (TypeError, ValueError):
-            raise BadRequest("Malformed cursor; pass back the next_cursor you were given.") from None
+        after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     # A seller key lists only its own account.
     only_id = identity.subject if identity.role is Role.SELLER else None
     sellers = await SellerRepository(session).search(

@@ -6,54 +6,39 @@ each other's order. Tests look into the catalogue database through `platform.db(
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from services.catalogue.models import Listing, ListingChange, Reservation, SellerProjection, StockAdjustment
-from shared.contracts import CloudEvent, EventData, new_event
-from shared.contracts.envelope import CONTENT_TYPE
+from shared.contracts import CloudEvent
 from shared.contracts.orders import OrderLine, OrderPlacedV1
 from shared.tables import outbox_table
+from tests.support.events import cloud_event as cloud_event
+from tests.support.events import produce_events
+from tests.support.factories import Seller as Seller
+from tests.support.factories import create_listing as create_listing
+from tests.support.factories import listing_body as listing_body
+from tests.support.factories import new_sku as new_sku
+from tests.support.factories import new_tin as new_tin
+from tests.support.factories import verified_seller
 from tests.support.platform import Platform
+from tests.support.problems import fields as fields
+from tests.support.problems import problem as problem
+from tests.support.waiting import eventually as eventually
 
-T = TypeVar("T")
-
-
-def new_tin() -> str:
-    return f"{random.randrange(10**8, 10**9)}"
-
-
-def new_sku(prefix: str = "SKU") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-@dataclass(frozen=True)
-class Seller:
-    id: str
-    key: str
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float = 20.0, what: str = "") -> T:
-    """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.05)
+#: The exporter the catalogue tests sell as: in coffee, tea and handicrafts, so every category applies.
+EXPORTER = {
+    "legal_name": "Huye Mountain Coffee",
+    "sectors": ["coffee", "tea", "handicrafts"],
+    "district": "huye",
+    "contact_email": "export@huyemountain.rw",
+    "contact_phone": "+250788555111",
+    "naeb_registration_number": "NAEB-CE-0101",
+}
 
 
 async def projection_status(platform: Platform, seller_id: str) -> str | None:
@@ -69,25 +54,11 @@ async def wait_seller_status(platform: Platform, seller_id: str, status: str) ->
 
 
 async def make_seller(platform: Platform, *, verified: bool = True) -> Seller:
-    """An exporter registered (and verified) by an RDB officer through the sellers API, with its key."""
-    body = {
-        "legal_name": f"Huye Mountain Coffee {uuid.uuid4().hex[:6]}",
-        "tin": new_tin(),
-        "sectors": ["coffee", "tea", "handicrafts"],
-        "district": "huye",
-        "contact_email": "export@huyemountain.rw",
-        "contact_phone": "+250788555111",
-        "naeb_registration_number": "NAEB-CE-0101",
-    }
-    async with platform.client(platform.keys["rdb_officer"]) as officer:
-        created = await officer.post("/v1/sellers", json=body)
-        assert created.status_code == 201, created.text
-        seller_id = created.json()["id"]
-        if verified:
-            response = await officer.post(f"/v1/sellers/{seller_id}/verify", json={"reason": "documents checked"})
-            assert response.status_code == 200, response.text
-    await wait_seller_status(platform, seller_id, "verified" if verified else "pending_verification")
-    return Seller(id=seller_id, key=platform.issue_key("seller", seller_id))
+    """A seller (tests/support/factories.py) that the catalogue's projection already knows."""
+    name = f"{EXPORTER['legal_name']} {uuid.uuid4().hex[:6]}"
+    made = await verified_seller(platform, verified=verified, **{**EXPORTER, "legal_name": name})
+    await wait_seller_status(platform, made.id, "verified" if verified else "pending_verification")
+    return made
 
 
 @pytest.fixture
@@ -99,34 +70,6 @@ async def seller(platform: Platform) -> Seller:
 async def module_seller(platform: Platform) -> Seller:
     """One verified seller for a module whose tests write nothing (bad input, refusals)."""
     return await make_seller(platform)
-
-
-def listing_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "sku": new_sku("RW-GC"),
-        "title": "Rwanda Huye Mountain green coffee, fully washed, 1 kg",
-        "description": "Red Bourbon from the Huye Mountain washing station, grown at 1,900 m.",
-        "category": "coffee.green",
-        "hs_code": "090111",
-        "national_tariff_code": "0901110000",
-        "price": {"amount": "15.00", "currency": "USD"},
-        "unit_net_weight_g": 1000,
-        "packed_dimensions": {"length_cm": 30, "width_cm": 20, "height_cm": 10.5},
-        "brand": "Huye Mountain",
-        "mpn": "HM-GC-1KG",
-        "images": ["https://images.example.rw/huye/1.jpg", "https://images.example.rw/huye/2.jpg"],
-        "attributes": {"process": "fully_washed", "variety": "Red Bourbon", "altitude_m": 1900, "cupping_score": 86.5},
-        "certifications": ["rainforest_alliance"],
-        "on_hand": 100,
-    }
-    body.update(overrides)
-    return body
-
-
-async def create_listing(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/v1/listings", json=listing_body(**overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 async def published_listing(platform: Platform, seller: Seller, **overrides: Any) -> dict[str, Any]:
@@ -151,34 +94,8 @@ async def counts(platform: Platform) -> dict[str, int]:
         return out
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return dict(response.json())
-
-
-def fields(body: dict[str, Any]) -> set[str]:
-    return {e["field"] for e in body.get("errors") or []}
-
-
-def cloud_event(data: EventData, subject: str) -> CloudEvent:
-    return new_event(data, source="/tests", subject=subject)
-
-
 async def produce(platform: Platform, topic: str, *events: CloudEvent) -> None:
-    """Put events on a topic as the producing service's relay would (structured CloudEvents, keyed)."""
-    producer = AIOKafkaProducer(bootstrap_servers=platform.broker.bootstrap, enable_idempotence=False, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                topic,
-                event.to_bytes(),
-                key=(event.subject or event.id).encode(),
-                headers=[("content-type", CONTENT_TYPE.encode())],
-            )
-    finally:
-        await producer.stop()
+    await produce_events(platform.broker.bootstrap, topic, *events)
 
 
 def order_placed(order_id: str, *lines: tuple[str, int], marketplace: str = "mkt-tmall-global") -> OrderPlacedV1:

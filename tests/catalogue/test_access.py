@@ -15,18 +15,24 @@ from tests.support.platform import Platform
 
 
 async def test_another_seller_cannot_touch_the_listing(platform: Platform, seller: Seller) -> None:
+    """Another seller's listing is 404, the same answer as an id that does not exist (no existence leak)."""
     listing = await published_listing(platform, seller)
     intruder = await make_seller(platform)
     before = await counts(platform)
     lid = listing["id"]
     async with platform.client(intruder.key) as other:
-        problem(await other.get(f"/v1/listings/{lid}"), 403)
-        problem(await other.patch(f"/v1/listings/{lid}", json={"title": "Mine now"}), 403)
-        problem(await other.post(f"/v1/listings/{lid}/withdraw"), 403)
-        problem(await other.post(f"/v1/listings/{lid}/publish"), 403)
-        problem(await other.delete(f"/v1/listings/{lid}"), 403)
-        problem(await other.get(f"/v1/listings/{lid}/stock"), 403)
-        problem(await other.post(f"/v1/listings/{lid}/stock/adjustments", json={"delta": -100, "reason": "lost"}), 403)
+        problem(await other.get(f"/v1/listings/{lid}"), 404)
+        problem(await other.patch(f"/v1/listings/{lid}", json={"title": "Mine now"}), 404)
+        problem(await other.post(f"/v1/listings/{lid}/withdraw"), 404)
+        problem(await other.post(f"/v1/listings/{lid}/publish"), 404)
+        problem(await other.delete(f"/v1/listings/{lid}"), 404)
+        problem(await other.get(f"/v1/listings/{lid}/stock"), 404)
+        problem(await other.post(f"/v1/listings/{lid}/stock/adjustments", json={"delta": -100, "reason": "lost"}), 404)
+        missing = "00000000-0000-4000-8000-000000000000"
+        assert (
+            problem(await other.get(f"/v1/listings/{missing}"), 404)["title"]
+            == problem(await other.get(f"/v1/listings/{lid}"), 404)["title"]
+        )
         problem(await other.post("/v1/listings", json=listing_body(seller_id=seller.id)), 403)
         problem(await other.get("/v1/listings", params={"seller_id": seller.id}), 403)
         # Its own search shows only its own listings (none yet).

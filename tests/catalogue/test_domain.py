@@ -7,12 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from services.catalogue.categories import CATEGORIES, allowed_hs_prefixes
 from services.catalogue.domain import (
-    CATEGORIES,
     ListingFacts,
     OutOfStockPolicy,
     Rate,
-    allowed_hs_prefixes,
     availability,
     check_listing,
     convert,

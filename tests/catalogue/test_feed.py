@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
-from services.catalogue import service
+from services.catalogue.feed import service
 from shared.db import utcnow
 from tests.catalogue.conftest import (
     Seller,

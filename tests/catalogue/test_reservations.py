@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy import func, select
 
-from services.catalogue import service
 from services.catalogue.models import Reservation, ReservationLine
+from services.catalogue.stock import service
 from shared.contracts import catalogue as stock_events
 from shared.contracts.orders import TOPIC as ORDERS_TOPIC
 from shared.contracts.orders import OrderCancelledV1, OrderRejectedV1

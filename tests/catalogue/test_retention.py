@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from services.catalogue import app as catalogue_app
+from services.catalogue.feed.repository import FeedRepository
+from services.catalogue.feed.tasks import run_pruner
 from services.catalogue.models import ListingChange
-from services.catalogue.repository import CatalogueRepository
-from services.catalogue.tasks import run_pruner
 from shared.db import Database, utcnow
 from shared.migrations import upgrade_to_head
 from tests.catalogue.conftest import eventually
@@ -47,12 +47,12 @@ async def test_the_pruner_deletes_old_changes_and_raises_the_floor(fresh_db: Dat
 
         async def floor() -> int:
             async with fresh_db.read() as session:
-                return await CatalogueRepository(session).pruned_through()
+                return await FeedRepository(session).pruned_through()
 
         assert await eventually(floor, what="the pruner's first pass") == 3
         async with fresh_db.read() as session:
             left = (await session.execute(select(ListingChange.seq).order_by(ListingChange.seq))).scalars().all()
-            high_water = await CatalogueRepository(session).high_water()
+            high_water = await FeedRepository(session).high_water()
         assert list(left) == [4, 5]
         assert high_water == 5
     finally:
@@ -62,11 +62,11 @@ async def test_the_pruner_deletes_old_changes_and_raises_the_floor(fresh_db: Dat
 
     # Everything pruned: the high-water mark stays, and new seqs never reuse old ones.
     async with fresh_db.transaction() as session:
-        await CatalogueRepository(session).prune_changes(utcnow() + timedelta(seconds=1))
+        await FeedRepository(session).prune_changes(utcnow() + timedelta(seconds=1))
     async with fresh_db.transaction() as session:
-        await CatalogueRepository(session).log_changes(
+        await FeedRepository(session).log_changes(
             [{"listing_id": "l9", "op": "delete", "version": 2, "reason": "deleted", "changed_at": utcnow()}]
         )
     async with fresh_db.read() as session:
         assert await session.scalar(select(func.min(ListingChange.seq))) == 6
-        assert await CatalogueRepository(session).pruned_through() == 5
+        assert await FeedRepository(session).pruned_through() == 5

@@ -49,6 +49,7 @@ async def test_writes_during_a_streamed_snapshot_go_to_the_delta_not_the_snapsho
         request_id=str(uuid.uuid4()),
         method="GET",
         path=path,
+        query="format=jsonl",
     )
     scope: dict[str, Any] = {
         "type": "http",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+
+import orjson
 
 from gateway.keys import parse_key
 from tests.gateway.conftest import Gateway, problem
@@ -110,3 +113,33 @@ async def test_bad_input_lists_each_bad_field(gateway: Gateway) -> None:
         )
         problem(await ops.get("/v1/admin/api-keys", params={"limit": 0}), 422)
         problem(await ops.get("/v1/admin/api-keys", params={"cursor": "!!" + uuid.uuid4().hex}), 400)
+
+
+async def test_a_cursor_we_did_not_issue_is_a_400(gateway: Gateway) -> None:
+    def cursor(position: object) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+
+    tampered = [
+        {"t": "2026-01-01T00:00:00", "id": "abcd1234"},  # naive
+        {"t": "0001-01-01T00:00:00+14:00", "id": "abcd1234"},  # overflows when made UTC
+        {"t": "9999-12-31T23:59:59-14:00", "id": "abcd1234"},
+        {"t": "2026-01-01T00:00:00+02:00", "id": "abcd1234"},  # we issue UTC only
+        {"t": 1, "id": "abcd1234"},
+        {"t": "2026-01-01T00:00:00+00:00", "id": 2**70},
+        {"t": "2026-01-01T00:00:00+00:00", "id": "abc\u0000d1234"},
+        {"t": "2026-01-01T00:00:00+00:00", "id": "\ud800bcd1234"},
+        {"t": "2026-01-01T00:00:00+00:00", "id": "abcd1234", "extra": 1},
+        [1, 2],
+    ]
+    async with gateway.client(gateway.ops_key) as ops:
+        for position in tampered:
+            try:
+                raw = cursor(position)
+            except TypeError:  # orjson refuses the lone surrogate: encode it by hand
+                raw = base64.urlsafe_b64encode(b'{"t":"2026-01-01T00:00:00+00:00","id":"\\ud800bcd1234"}').decode()
+            body = problem(await ops.get("/v1/admin/api-keys", params={"cursor": raw}), 400)
+            assert "cursor" in body["detail"], position
+        fine = await ops.get(
+            "/v1/admin/api-keys", params={"cursor": cursor({"t": "2026-01-01T00:00:00+00:00", "id": "abcd1234"})}
+        )
+        assert fine.status_code == 200, fine.text

@@ -50,7 +50,7 @@ async def test_a_forwarded_request_carries_only_the_gateway_signed_identity(
     for name in (*IDENTITY_HEADERS, "x-request-id"):
         assert len(headers[name]) == 1, name
     identity = verify_identity(
-        SECRET.encode(), {k: v[0] for k, v in headers.items()}, "GET", echo["path"], max_age_s=60
+        SECRET.encode(), {k: v[0] for k, v in headers.items()}, "GET", echo["path"], max_age_s=60, query=echo["query"]
     )
     assert (identity.role, identity.subject, identity.request_id) == (
         Role.MARKETPLACE,

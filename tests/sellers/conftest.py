@@ -1,40 +1,16 @@
+"""Sellers test helpers; the factories and the problem assertion live in tests/support."""
+
 from __future__ import annotations
 
-import random
-import uuid
-from typing import Any
-
-import httpx
 from sqlalchemy import func, select
 
 from services.sellers.models import Seller
 from shared.tables import outbox_table
+from tests.support.factories import new_tin as new_tin
+from tests.support.factories import register as register
+from tests.support.factories import seller_body as seller_body
 from tests.support.platform import Platform
-
-
-def new_tin() -> str:
-    return f"{random.randrange(10**8, 10**9)}"
-
-
-def seller_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "legal_name": f"Kivu Hills Coffee {uuid.uuid4().hex[:6]}",
-        "tin": new_tin(),
-        "sectors": ["coffee"],
-        "district": "rutsiro",
-        "contact_email": "export@kivuhills.rw",
-        "contact_phone": "+250788123456",
-        "naeb_registration_number": "NAEB-CE-0042",
-    }
-    body.update(overrides)
-    return body
-
-
-async def register(platform: Platform, **overrides: Any) -> dict[str, Any]:
-    async with platform.client(platform.keys["rdb_officer"]) as officer:
-        response = await officer.post("/v1/sellers", json=seller_body(**overrides))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+from tests.support.problems import problem as problem
 
 
 async def counts(platform: Platform) -> tuple[int, int]:
@@ -43,9 +19,3 @@ async def counts(platform: Platform) -> tuple[int, int]:
         sellers = (await session.execute(select(func.count()).select_from(Seller))).scalar_one()
         events = (await session.execute(select(func.count()).select_from(outbox_table))).scalar_one()
     return int(sellers), int(events)
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return dict(response.json())

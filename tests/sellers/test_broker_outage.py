@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from services.sellers.app import create_app
-from shared.auth import sign_identity
 from shared.contracts.sellers import TOPIC
 from shared.db import Database
 from shared.tables import outbox_table
@@ -20,6 +19,7 @@ from tests.support.databases import Databases
 from tests.support.events import wait_for_events
 from tests.support.platform import SECRET, service_settings
 from tests.support.servers import ServerThread
+from tests.support.signing import GatewaySigner
 
 
 @pytest.fixture
@@ -44,16 +44,8 @@ async def _pending(url: str) -> int:
         await db.dispose()
 
 
-def _signed(method: str, path: str) -> dict[str, str]:
-    return sign_identity(
-        SECRET.encode(),
-        principal="officer-1",
-        role="rdb_officer",
-        subject=None,
-        request_id=uuid.uuid4().hex,
-        method=method,
-        path=path,
-    )
+def _signer() -> GatewaySigner:
+    return GatewaySigner(SECRET.encode(), principal="officer-1", role="rdb_officer", request_id=uuid.uuid4().hex)
 
 
 async def test_events_committed_during_an_outage_are_published_after_it(
@@ -61,8 +53,8 @@ async def test_events_committed_during_an_outage_are_published_after_it(
 ) -> None:
     broker, server, url = isolated
     broker.stop()
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        created = await client.post("/v1/sellers", json=seller_body(), headers=_signed("POST", "/v1/sellers"))
+    async with httpx.AsyncClient(base_url=server.url, auth=_signer()) as client:
+        created = await client.post("/v1/sellers", json=seller_body())
         assert created.status_code == 201  # the request path never waits for the broker
         seller_id = created.json()["id"]
         ready = await client.get("/health/ready")

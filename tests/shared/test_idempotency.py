@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import SignedIdentityMiddleware, sign_identity
+from shared.auth import SignedIdentityMiddleware
 from shared.db import Database
 from shared.errors import Conflict, install_problem_handlers
 from shared.idempotency import CommandDep
 from tests.shared.conftest import effects_table
+from tests.support.signing import GatewaySigner
 
 SECRET = b"s"
 
@@ -51,17 +52,15 @@ def _app(db: Database, gate: asyncio.Event) -> FastAPI:
 
 
 def _signed(key: str | None) -> dict[str, str]:
-    headers = sign_identity(
-        SECRET, principal="p1", role="ops", subject=None, request_id="r" * 8, method="POST", path="/notes"
-    )
-    return headers | ({"Idempotency-Key": key} if key else {})
+    """The idempotency key header; the client's `GatewaySigner` signs each request as sent."""
+    return {"Idempotency-Key": key} if key else {}
 
 
 @pytest.fixture
 async def setup(db: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Database, asyncio.Event]]:
     gate = asyncio.Event()
     transport = httpx.ASGITransport(app=_app(db, gate))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", auth=GatewaySigner(SECRET)) as client:
         yield client, db, gate
 
 

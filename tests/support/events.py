@@ -6,9 +6,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from shared.contracts import CloudEvent
+from shared.contracts import CloudEvent, EventData, new_event
+from shared.contracts.envelope import CONTENT_TYPE
 
 Record = ConsumerRecord[bytes, bytes]
 
@@ -53,3 +54,23 @@ async def wait_for_events(
 ) -> list[CloudEvent]:
     records = await read_topic(bootstrap, topic, lambda rs: predicate(events(rs)), timeout_s)
     return events(records)
+
+
+def cloud_event(data: EventData, subject: str) -> CloudEvent:
+    return new_event(data, source="/tests", subject=subject)
+
+
+async def produce_events(bootstrap: str, topic: str, *events: CloudEvent) -> None:
+    """Put events on a topic as the producing service's relay would (structured CloudEvents, keyed)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send_and_wait(
+                topic,
+                event.to_bytes(),
+                key=(event.subject or event.id).encode(),
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+    finally:
+        await producer.stop()

@@ -6,7 +6,7 @@ Each service and the gateway run on their own database (SQLite files, or Postgre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +15,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.catalogue.app import create_app as create_catalogue
-from services.catalogue.settings import CatalogueSettings
-from services.sellers.app import create_app as create_sellers
-from services.sellers.settings import SellersSettings
 from shared.auth import Role
 from shared.db import Database
+from shared.registry import registered_services, service
 from shared.settings import DEV_SIGNING_SECRET, ServiceSettings
 from tests.support.broker import TansuBroker, free_port
 from tests.support.databases import Databases
@@ -29,16 +26,12 @@ from tests.support.servers import ServerThread
 SECRET = DEV_SIGNING_SECRET
 ROLES = [role.value for role in Role]
 
-#: name → (settings class, app factory); a new service adds one line here.
-SERVICES: dict[str, tuple[type[ServiceSettings], Callable[[Any], FastAPI]]] = {
-    "sellers": (SellersSettings, create_sellers),
-    "catalogue": (CatalogueSettings, create_catalogue),
-}
+#: The upstreams the gateway knows by name; one not registered is left empty (the gateway answers 503).
+GATEWAY_UPSTREAMS = ("sellers", "catalogue", "orders", "finance", "logistics", "tourism")
 
 
 def service_settings(name: str, database_url: str, bootstrap: str, **overrides: Any) -> ServiceSettings:
-    settings_cls, _ = SERVICES[name]
-    return settings_cls(
+    return service(name).settings(
         database_url=database_url,
         kafka_bootstrap=bootstrap,
         signing_secret=SECRET,
@@ -85,10 +78,11 @@ class Platform:
         return app
 
     def start(self) -> None:
-        for name, (_, factory) in SERVICES.items():
+        for definition in registered_services():
+            name = definition.name
             self.urls[name] = self.databases.url(name)
             settings = service_settings(name, self.urls[name], self.broker.bootstrap)
-            self.servers[name] = ServerThread(factory(settings), free_port()).start()
+            self.servers[name] = ServerThread(definition.create_app(settings), free_port()).start()
         self._start_gateway()
 
     def _start_gateway(self) -> None:
@@ -97,7 +91,7 @@ class Platform:
 
         self.gateway_db_url = self.databases.url("gateway")
         upstreams = {f"{name}_url": server.url for name, server in self.servers.items()}
-        for missing in ("sellers", "catalogue", "orders", "finance", "logistics", "tourism"):
+        for missing in GATEWAY_UPSTREAMS:
             upstreams.setdefault(f"{missing}_url", "")
         # Rate limits have their own tests (tests/gateway); here they would only make tests order-dependent.
         no_limits = {f"rate_limit_{role}": "0" for role in ROLES}

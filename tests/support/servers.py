@@ -12,12 +12,16 @@ import time
 import uvicorn
 from starlette.types import ASGIApp
 
+from shared.http import ProblemHttpToolsProtocol
+
 
 class ServerThread:
     def __init__(self, app: ASGIApp, port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", http=ProblemHttpToolsProtocol
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"uvicorn-{port}")
 

@@ -8,12 +8,12 @@ A failing pass is logged and retried at the next interval; it never stops the se
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
-from services.catalogue import service
+from services.catalogue.feed import service
 from shared.db import Database
+from shared.periodic import run_periodically
 
 log = logging.getLogger("ewtp.catalogue.tasks")
 
@@ -24,14 +24,5 @@ async def prune_once(db: Database, retention: timedelta) -> int:
 
 
 async def run_pruner(db: Database, retention: timedelta, interval_s: float) -> None:
-    """Prune at start-up, then every `interval_s` seconds, until cancelled."""
-    while True:
-        try:
-            deleted = await prune_once(db, retention)
-            if deleted:
-                log.info("pruned %d change-log rows", deleted)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("change-log pruning failed: %r", exc)
-        await asyncio.sleep(interval_s)
+    """Prune at start-up, then every `interval_s` seconds, until cancelled (shared/periodic.py)."""
+    await run_periodically("change-log pruning", interval_s, lambda: prune_once(db, retention))

@@ -34,13 +34,13 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from services.catalogue.domain import Availability, category_label
-from services.catalogue.repository import FEED_COLUMNS, CatalogueRepository
+from services.catalogue.categories import category_label
+from services.catalogue.domain import Availability
+from services.catalogue.feed.repository import FEED_COLUMNS, FeedRepository
 from services.catalogue.schemas import FeedFormat
 from shared.db import Database
-from shared.errors import BadRequest
 from shared.money import minor_units
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import MalformedCursor, cursor_int, decode_cursor, encode_cursor
 
 #: Bumped whenever the item shape changes, so cached snapshots are not taken for the new shape.
 ITEM_SCHEMA = "1"
@@ -89,10 +89,10 @@ def encode_feed_cursor(seq: int) -> str:
 
 
 def decode_feed_cursor(cursor: str) -> int:
-    seq = decode_cursor(cursor, ("seq",))["seq"]
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-        raise BadRequest("Malformed cursor; pass back the X-Feed-Cursor or next_cursor you were given.")
-    return seq
+    try:
+        return cursor_int(decode_cursor(cursor, ("seq",))["seq"], minimum=0)
+    except MalformedCursor:
+        raise MalformedCursor("Malformed cursor; pass back the X-Feed-Cursor or next_cursor you were given.") from None
 
 
 @cache
@@ -375,7 +375,7 @@ class SnapshotResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with self.db.snapshot() as session:
-            repo = CatalogueRepository(session)
+            repo = FeedRepository(session)
             high_water = await repo.high_water()
             count = await repo.published_count()
             etag = snapshot_etag(self.fmt, high_water, count, self.renderer)
@@ -399,11 +399,11 @@ class SnapshotResponse(StreamingResponse):
                     with contextlib.suppress(Exception):
                         await self._query
 
-    def _fetch(self, repo: CatalogueRepository, after: str | None) -> asyncio.Task[Sequence[Sequence[Any]]]:
+    def _fetch(self, repo: FeedRepository, after: str | None) -> asyncio.Task[Sequence[Sequence[Any]]]:
         self._query = asyncio.create_task(repo.snapshot_chunk(after, self.chunk_size))
         return self._query
 
-    async def _body(self, repo: CatalogueRepository) -> AsyncIterator[bytes]:
+    async def _body(self, repo: FeedRepository) -> AsyncIterator[bytes]:
         render: Callable[[Iterable[Any]], bytes]
         if self.fmt is FeedFormat.JSONL:
             render = self.renderer.jsonl

@@ -1,0 +1,37 @@
+"""What the catalogue's areas share: configuration built once per app, the event source, the 422 helper."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.catalogue.feed.render import FeedRenderer
+from shared.errors import (
+    FieldError,
+    UnprocessableContent,
+)
+from shared.outbox import EventSource
+
+#: The catalogue's events (CloudEvents `source`), published through the outbox.
+EVENTS = EventSource("/ewtp/catalogue")
+SNAPSHOT_PATH = "/v1/feeds/listings"
+#: How many stock adjustments `GET /stock` shows.
+RECENT_ADJUSTMENTS = 20
+#: How far in the future an FX `as_of` may lie (clock skew between ops' machine and ours).
+FX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CatalogueContext:
+    """Configuration the use cases need (from `CatalogueSettings`), built once per app."""
+
+    renderer: FeedRenderer
+    display_currencies: tuple[str, ...] = ("CNY", "RWF")
+    retention: timedelta = timedelta(days=30)
+    chunk_size: int = 1000
+
+
+def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
+    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))

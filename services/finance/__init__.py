@@ -1,0 +1,1 @@
+"""Finance: trade-finance applications, eligibility, review, disbursement and repayment."""

@@ -1,0 +1,1 @@
+"""The orders service: the order saga, China landed cost and demand insights."""

@@ -1,0 +1,1 @@
+"""Tourism service: the Rwanda Tourism Store (offers, dated inventory, holds and bookings)."""
