@@ -40,7 +40,10 @@ class GatewaySettings(ServiceSettings):
     #: Longest silence from an upstream: before its response headers, and between two body reads.
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     #: How long a verified API key is trusted from memory; revocation in this process evicts at once.
-    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    #: This is THE revocation bound: every other replica refuses a revoked key within this time.
+    key_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
+    #: How often the last-used times gathered in memory are written to the key table (one batch).
+    last_used_flush_s: float = Field(default=30.0, gt=0)
     #: Connections kept to all upstreams together (aiohttp connector limit).
     upstream_max_connections: int = Field(default=256, ge=1)
     #: Idle upstream connections are dropped before the services' own keep-alive (uvicorn: 5 s) ends,

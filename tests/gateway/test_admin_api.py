@@ -83,7 +83,9 @@ async def test_ops_create_list_and_revoke_a_key(gateway: Gateway) -> None:
                 break
         mine = [k for k in listed if k["id"] == issued["id"]]
         assert mine == [{k: v for k, v in issued.items() if k != "key"}]
-        assert all(set(k) == {"id", "name", "role", "subject_id", "created_at", "revoked_at"} for k in listed)
+        fields = {"id", "name", "role", "subject_id", "created_at", "revoked_at"}
+        fields |= {"expires_at", "rate_limit", "last_used_at"}
+        assert all(set(k) == fields for k in listed)
 
         assert (await ops.delete(f"/v1/admin/api-keys/{issued['id']}")).status_code == 204
         # Revoked in this gateway: refused on the very next request despite the cache.
