@@ -142,10 +142,12 @@ class Gateway:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
 
     async def issue(self, role: str, subject_id: str | None = None) -> dict[str, Any]:
+        return await self.issue_with(role=role, subject_id=subject_id)
+
+    async def issue_with(self, **fields: Any) -> dict[str, Any]:
+        """A key issued through the admin API with `fields` (role, subject_id, expires_at, rate_limit)."""
         async with self.client(self.ops_key) as ops:
-            response = await ops.post(
-                "/v1/admin/api-keys", json={"name": f"test {role}", "role": role, "subject_id": subject_id}
-            )
+            response = await ops.post("/v1/admin/api-keys", json={"name": f"test {fields['role']}", **fields})
         assert response.status_code == 201, response.text
         return dict(response.json())
 
