@@ -16,17 +16,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from gateway.api import router as admin_router
+from gateway.apidocs import SWAGGER_ASSETS, ApiDocuments
 from gateway.authz import AuthorizationMiddleware
 from gateway.keys import KeyStore, migrate
 from gateway.middleware import ApiKeyMiddleware, RequestIdMiddleware
 from gateway.proxy import Forwarder, ForwardingMiddleware
+from gateway.public import public_router
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
+from gateway.readiness import UpstreamReadiness
+from gateway.routing import upstream_urls
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.errors import install_problem_handlers
-from shared.health import health_router
 from shared.http import BodyLimitMiddleware
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
@@ -73,8 +77,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.forwarder = forwarder
     app.state.limiter = limiter
     install_problem_handlers(app)
-    app.include_router(health_router({"database": db.ping}))
+    upstreams = upstream_urls(settings)
+    deployed = frozenset(service.value for service, url in upstreams.items() if url)
+    required = (
+        deployed
+        if settings.required_upstreams.strip() == "*"
+        else frozenset(name.strip() for name in settings.required_upstreams.split(",") if name.strip())
+    )
+    readiness = UpstreamReadiness(upstreams, forwarder.session, ttl_s=settings.readiness_cache_s)
+    documents = ApiDocuments(upstreams, app.openapi, forwarder.session)
+    app.state.readiness = readiness
+    app.state.documents = documents
+    app.include_router(public_router(db, readiness, documents, settings.public_url, required))
     app.include_router(admin_router)
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
     add_problem_responses(app)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(ForwardingMiddleware, forwarder=forwarder)

@@ -51,6 +51,14 @@ class GatewaySettings(ServiceSettings):
     #: forwarder sends it again on a fresh connection).
     upstream_keepalive_s: float = Field(default=4.0, gt=0)
 
+    #: The gateway's public base URL for the `servers` of `/openapi.json`; empty: relative (`/`).
+    public_url: str = ""
+    #: Upstreams whose readiness the gateway's own `/health/ready` requires (comma-separated names);
+    #: `*` means every deployed one. Others are reported but do not fail the probe.
+    required_upstreams: str = "*"
+    #: How long one round of upstream readiness answers is reused by `/health/ready`.
+    readiness_cache_s: float = Field(default=1.0, ge=0)
+
     #: Where rate-limit counters live: `memory://` (per replica) or `redis://host:port/db` (shared).
     rate_limit_storage: str = "memory://"
     #: Prefix of every rate-limit key in Redis: replicas that share limits share the prefix.
