@@ -1,6 +1,7 @@
 """The gateway: `uvicorn gateway.app:create_app --factory --port 8000`.
 
-Layers, outermost first: request id (every response carries `X-Request-ID`), API key (only the health
+Layers, outermost first: request id (every response carries `X-Request-ID`), CORS per origin
+(preflights answered here, `gateway.edge`), API key (only the health
 probes and the API documents run without one; 401), rate limit per API key (429; every authenticated
 request counts, refused ones too), the role × route table (`gateway.authz`; 403), body limit (413),
 then a split: a path the routing table owns goes straight to the forwarder (plain ASGI, the hot path),
@@ -21,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.api import router as admin_router
 from gateway.apidocs import SWAGGER_ASSETS, ApiDocuments
 from gateway.authz import AuthorizationMiddleware
+from gateway.edge import CorsMiddleware
 from gateway.keys import KeyStore, migrate
 from gateway.middleware import ApiKeyMiddleware, RequestIdMiddleware
 from gateway.proxy import Forwarder, ForwardingMiddleware
@@ -98,5 +100,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(AuthorizationMiddleware)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(ApiKeyMiddleware, keys=keys)
+    app.add_middleware(CorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     return app

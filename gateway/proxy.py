@@ -19,6 +19,9 @@ Guarantees:
   problem+json content type, compressed bodies: responses are not decompressed) and body. The gateway's
   own errors name the service: 503 not deployed, 502 unreachable or broken answer, 504 timed out.
 
+Timeouts are per route kind (`GatewaySettings.upstream_timeout_s` for reads, `_write_timeout_s` for
+writes, `_feed_timeout_s` for `/v1/feeds`). Retry-After, like every end-to-end header, passes through.
+
 One `aiohttp.ClientSession` serves every request (DESIGN.md: httpx's default transport is about 10x
 slower here). Its connect timeout bounds reaching a service; `upstream_timeout_s` bounds each silence
 of the service (`sock_read`: from the request sent to the response headers, then between two body
@@ -39,6 +42,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
+from gateway.edge import FORWARDING_HEADERS, ForwardedHeaders
 from gateway.keys import Principal
 from gateway.routing import Service, service_for, upstream_urls
 from gateway.settings import GatewaySettings
@@ -87,6 +91,7 @@ HOP_BY_HOP = frozenset(
 #: accepted one inside the signed identity; `expect` is answered by the gateway's own server.
 _NOT_UPSTREAM = (
     HOP_BY_HOP
+    | FORWARDING_HEADERS
     | {b"host", b"expect", b"authorization", b"x-api-key", b"x-request-id"}
     | {h.encode() for h in IDENTITY_HEADERS}
 )
@@ -108,8 +113,11 @@ def _connection_listed(values: Iterable[bytes]) -> frozenset[bytes]:
     return frozenset(token.strip().lower() for value in values for token in value.split(b",") if token.strip())
 
 
-def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[str, str]) -> CIMultiDict[str]:
-    """The client's end-to-end headers, minus anything identity-bearing, plus the signed identity."""
+def upstream_headers(
+    client: Iterable[tuple[bytes, bytes]], identity: Mapping[str, str], forwarded: Mapping[str, str] | None = None
+) -> CIMultiDict[str]:
+    """The client's end-to-end headers, minus anything identity-bearing or forwarding-related, plus the
+    signed identity and the gateway's own `X-Forwarded-*` (`gateway.edge.ForwardedHeaders`)."""
     client = list(client)
     listed = _connection_listed(v for k, v in client if k.lower() == b"connection")
     headers: CIMultiDict[str] = CIMultiDict()
@@ -119,6 +127,8 @@ def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[st
             continue
         headers.add(name.decode("latin-1"), value.decode("latin-1"))
     headers.update(identity)
+    if forwarded:
+        headers.update(forwarded)
     return headers
 
 
@@ -228,9 +238,15 @@ class Forwarder:
         self.upstreams = upstream_urls(settings)
         self.internal_origins = tuple({url.lower().encode() for url in self.upstreams.values() if url})
         self.secret = settings.signing_secret.get_secret_value().encode()
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, connect=settings.upstream_connect_timeout_s, sock_read=settings.upstream_timeout_s
+        connect = settings.upstream_connect_timeout_s
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=settings.upstream_timeout_s)
+        self.write_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_read=settings.upstream_write_timeout_s
         )
+        self.feed_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_read=settings.upstream_feed_timeout_s
+        )
+        self.forwarded = ForwardedHeaders(settings.trusted_proxies.split(","))
         self.max_connections = settings.upstream_max_connections
         self.keepalive_s = settings.upstream_keepalive_s
         self._session: aiohttp.ClientSession | None = None
@@ -259,6 +275,12 @@ class Forwarder:
         )
         self._session = self._new_session(pooled, trace=True)
         self._fresh = self._new_session(aiohttp.TCPConnector(force_close=True, ttl_dns_cache=60), trace=False)
+
+    def _timeout(self, method: str, path: str) -> aiohttp.ClientTimeout:
+        """Per route kind: the feed waits longest, writes least (see `GatewaySettings`)."""
+        if path.startswith("/v1/feeds"):
+            return self.feed_timeout
+        return self.timeout if method in ("GET", "HEAD", "OPTIONS") else self.write_timeout
 
     def session(self) -> aiohttp.ClientSession | None:
         """The pooled session (None before `start`), for the gateway's own calls to services."""
@@ -317,19 +339,28 @@ class Forwarder:
         raw_path: bytes = scope.get("raw_path") or path.encode()
         # Sent as received: the signed path is what the service decodes, the query is signed raw.
         url = URL(base + raw_path.decode("latin-1") + ("?" + query if query else ""), encoded=True)
-        headers = upstream_headers(scope["headers"], identity)
+        headers = upstream_headers(scope["headers"], identity, self.forwarded(scope))
         data = body if body else None
+        timeout = self._timeout(method, path)
         attempt = SimpleNamespace(reused=False)
         try:
             try:
                 upstream = await self._session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False, trace_request_ctx=attempt
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    trace_request_ctx=attempt,
+                    timeout=timeout,
                 )
             except _STALE as exc:
                 if not _went_nowhere(exc, attempt):
                     raise
                 log.info("%s: pooled connection was stale (%r); retrying %s on a new one", service.value, exc, method)
-                upstream = await self._fresh.request(method, url, headers=headers, data=data, allow_redirects=False)
+                upstream = await self._fresh.request(
+                    method, url, headers=headers, data=data, allow_redirects=False, timeout=timeout
+                )
         except TimeoutError:  # before ClientError: aiohttp's timeouts are both
             log.warning("%s timed out on %s %s", service.value, method, path)
             detail = f"The {service.value} service did not answer in time."
