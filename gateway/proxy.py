@@ -39,7 +39,7 @@ import aiohttp
 from multidict import CIMultiDict
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from gateway.edge import FORWARDING_HEADERS, ForwardedHeaders
@@ -62,7 +62,6 @@ __all__ = [
     "FORWARDED_METHODS",
     "BadGateway",
     "Forwarder",
-    "ForwardingMiddleware",
     "GatewayTimeout",
     "downstream_headers",
     "upstream_headers",
@@ -369,21 +368,3 @@ class Forwarder:
             log.warning("%s failed on %s %s: %r", service.value, method, path, exc)
             raise BadGateway(f"The {service.value} service could not be reached.", service=service.value) from None
         return UpstreamResponse(upstream, service, self.internal_origins)
-
-
-class ForwardingMiddleware:
-    """Hands every path the routing table owns straight to the forwarder; the rest goes to FastAPI.
-
-    The forwarded path is the hot one: skipping FastAPI's router and exception layers for it is
-    measurably cheaper, and the gateway's own routes (health, admin API) cannot be shadowed by it.
-    """
-
-    def __init__(self, app: ASGIApp, forwarder: Forwarder) -> None:
-        self.app = app
-        self.forwarder = forwarder
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and service_for(scope["path"]) is not None:
-            await self.forwarder(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
