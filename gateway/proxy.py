@@ -31,6 +31,7 @@ stuck service still is.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from types import SimpleNamespace
@@ -213,13 +214,21 @@ class UpstreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         complete = False
+        upstream = self.upstream
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            async for chunk in self.upstream.content.iter_chunked(CHUNK_BYTES):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            length = upstream.content_length
+            if length is not None and length <= CHUNK_BYTES:
+                # The common small answer: one body message (read whole, bounded by CHUNK_BYTES), not a
+                # chunk and then an empty closing one; each message crosses every layer's send.
+                body = await upstream.content.readexactly(length) if length else b""
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+            else:
+                async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
-        except (aiohttp.ClientError, OSError) as exc:  # OSError: timeouts and client disconnects too
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:  # OSError: timeouts, disconnects
             # The status line is out: all we can do is cut the connection, so the client sees a
             # truncated body rather than a complete-looking wrong one.
             log.warning("response from %s broken off: %r", self.service.value, exc)
