@@ -330,7 +330,7 @@ def main() -> None:
                     f"p50 +{one['gateway'].p50_ms - one['straight'].p50_ms:.2f} ms"
                 )
                 if args.profile:
-                    out = tmp / "gateway.raw"
+                    out = Path(tempfile.gettempdir()) / "ewtp-gateway-profile.raw"  # kept: py-spy's collapsed stacks
                     loader = _background_load(f"{gateway}{category_path}", auth, args.seconds + 2, args.connections)
                     shares = profile(gateway_proc.pid, args.seconds, out)
                     loader.join()
