@@ -17,7 +17,7 @@ dialect and run on the raw driver, without the ORM or a pooled session per reque
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +132,12 @@ class Database:
         #: SQLite: Idempotency-Keys whose request is running in this process (shared/commands.py).
         self.keys_in_flight: set[tuple[str, str]] = set()
         self._reader: Any = None
+        #: What `dispose` must close besides the engines (a cache's listener, shared/cache.py).
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    def on_dispose(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Await `closer` when the database is disposed (a cache's listener, say)."""
+        self._closers.append(closer)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` after every successful commit (the outbox relay uses it to wake up)."""
@@ -220,6 +226,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            await closer()
         if self._reader is not None:
             reader, self._reader = self._reader, None
             await reader.close()
