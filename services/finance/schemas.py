@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.finance.config import GuaranteeScheme, Product
 from services.finance.domain import Rule, Status
@@ -36,9 +36,19 @@ PositiveAmount = Annotated[Decimal, DecimalAmount(18, 6, gt=0)]
 Rate = Annotated[Decimal, DecimalAmount(9, 6, ge=0)]
 TenorDays = Annotated[int, IntRange(1, 3650)]
 Instalments = Annotated[int, IntRange(1, 120)]
-Reason = Annotated[str, Text(1000)]
-Purpose = Annotated[str, Text(2000)]
-Reference = Annotated[str, Line(64)]
+
+
+def _not_blank(value: str) -> str:
+    """shared.types Text/Line check min_length before stripping, so "   " would pass as ""."""
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
+Reason = Annotated[str, Text(1000), NotBlank]
+Purpose = Annotated[str, Text(2000), NotBlank]
+Reference = Annotated[str, Line(64), NotBlank]
 #: The largest amount in major units any funded currency allows; checked again per currency.
 _MAX_LINKED = 50
 
@@ -84,7 +94,7 @@ def places_error(value: Decimal | None, currency: str, field: str) -> dict[str, 
 class TradeIn(_Strict):
     """The underlying trade as the seller declares it; platform orders are linked separately."""
 
-    buyer_name: Annotated[str, Line(200)] | None = None
+    buyer_name: Annotated[str, Line(200), NotBlank] | None = None
     buyer_country: Country | None = None
     po_number: Reference | None = None
     invoice_number: Reference | None = None
