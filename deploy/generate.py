@@ -67,8 +67,8 @@ def secret_env_names(unit: Unit) -> list[str]:
     return names
 
 
-def dump(*docs: Doc) -> str:
-    return HEADER + "---\n".join(yaml.safe_dump(d, sort_keys=False, width=120) for d in docs)
+def dump(*docs: Doc, header: str = HEADER) -> str:
+    return header + "---\n".join(yaml.safe_dump(d, sort_keys=False, width=120) for d in docs)
 
 
 # ---------------------------------------------------------------- docker compose
@@ -145,7 +145,8 @@ def compose() -> Doc:
                 "./deploy/postgres/init-databases.sh:/docker-entrypoint-initdb.d/10-init-databases.sh:ro",
             ],
             "healthcheck": {
-                "test": ["CMD-SHELL", "pg_isready -U postgres -d postgres"],
+                # Over TCP: during the first start the init scripts run on a socket-only server.
+                "test": ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"],
                 "interval": "5s",
                 "timeout": "5s",
                 "retries": 24,
@@ -722,9 +723,12 @@ def dev_postgres() -> list[Doc]:
         "envFrom": [{"secretRef": {"name": "ewtp-dev-postgres"}}],
         "resources": resources("100m", "256Mi", "1", "1Gi"),
         "securityContext": third_party_security(999),
-        "readinessProbe": {"exec": {"command": ["pg_isready", "-U", "postgres"]}, "periodSeconds": 5},
+        "readinessProbe": {
+            "exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-U", "postgres"]},
+            "periodSeconds": 5,
+        },
         "livenessProbe": {
-            "exec": {"command": ["pg_isready", "-U", "postgres"]},
+            "exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-U", "postgres"]},
             "periodSeconds": 10,
             "initialDelaySeconds": 30,
         },
@@ -1032,7 +1036,11 @@ def prod_files() -> Files:
 
 
 def generated() -> Files:
-    files: Files = {"docker-compose.yml": dump(compose()), "deploy/secrets.env.example": secrets_example()}
+    usage = "# Try it: cp deploy/secrets.env.example .env, fill it in, docker compose up --build (deploy/README.md).\n"
+    files: Files = {
+        "docker-compose.yml": dump(compose(), header=HEADER + usage),
+        "deploy/secrets.env.example": secrets_example(),
+    }
     for unit in units():
         files[f"deploy/{unit.name}.env.example"] = env_example(unit)
     files.update(base_files())
