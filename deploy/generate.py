@@ -54,9 +54,13 @@ def config_env(unit: Unit) -> dict[str, str]:
     p = unit.prefix
     env = {f"{p}ENVIRONMENT": "production", f"{p}RUN_MIGRATIONS": "false", f"{p}LOG_LEVEL": "INFO"}
     if unit.is_gateway:
-        for other in units():
-            if not other.is_gateway:
-                env[f"{p}{other.name.upper()}_URL"] = f"http://{other.name}:{other.port}"
+        # Every upstream the gateway knows: a registered service by its Service name, any other empty
+        # (not deployed: the gateway answers 503 instead of dialling its local default).
+        services = {u.name: u for u in units() if not u.is_gateway}
+        for field in unit.component.settings.model_fields:
+            if field.endswith("_url") and field != "database_url":
+                other = services.get(field.removesuffix("_url"))
+                env[f"{p}{field.upper()}"] = f"http://{other.name}:{other.port}" if other else ""
     return env
 
 
