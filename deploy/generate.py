@@ -553,7 +553,8 @@ def common() -> list[Doc]:
                         "http": {
                             "paths": [
                                 {
-                                    "path": "/",
+                                    # Only the API: /health and /metrics stay inside the cluster.
+                                    "path": "/v1",
                                     "pathType": "Prefix",
                                     "backend": {"service": {"name": "gateway", "port": {"name": "http"}}},
                                 }

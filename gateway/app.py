@@ -19,13 +19,16 @@ from gateway.keys import KeyStore, migrate
 from gateway.middleware import ApiKeyMiddleware, RequestIdMiddleware
 from gateway.proxy import Forwarder, ForwardingMiddleware
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
+from gateway.routing import service_for
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.health import health_router
 from shared.http import BodyLimitMiddleware
+from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
+from shared.tracing import TraceMiddleware, install_log_fields
 
 __all__ = ["create_app"]
 
@@ -33,6 +36,7 @@ __all__ = ["create_app"]
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
+    install_log_fields()
     db = Database(settings.database_url)
     keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
     forwarder = Forwarder(settings)
@@ -60,6 +64,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.limiter = limiter
     install_problem_handlers(app)
     app.include_router(health_router({"database": db.ping}))
+    app.router.routes.append(metrics_route(settings.service_name))
     app.include_router(admin_router)
     add_problem_responses(app)
     # add_middleware wraps: the last added is the outermost.
@@ -68,4 +73,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(RequestIdMiddleware)
+    # Forwarded requests are labelled by the service they go to (bounded), not by their raw path.
+    app.add_middleware(HttpMetricsMiddleware, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
+    app.add_middleware(TraceMiddleware)
     return app
+
+
+def _forwarded_route(path: str) -> str | None:
+    service = service_for(path)
+    return f"forward:{service.value}" if service else None

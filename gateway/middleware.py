@@ -22,13 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.keys import KeyStore
 from shared.errors import Problem, ServiceUnavailable, Unauthorized, problem_response
 from shared.observability import request_id_var
+from shared.tracing import set_principal
 
 __all__ = ["PUBLIC_PATHS", "ApiKeyMiddleware", "RequestIdMiddleware", "accept_request_id", "presented_key"]
 
 log = logging.getLogger("ewtp.gateway")
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
-PUBLIC_PATHS = frozenset({"/health/live", "/health/ready"})
+PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})  # /metrics: not routed by the Ingress
 
 
 def accept_request_id(incoming: str | None) -> str:
@@ -121,4 +122,5 @@ class ApiKeyMiddleware:
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        set_principal(principal.key_id)
         await self.app(scope, receive, send)

@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import CloudEvent, dlq_topic
 from shared.db import Database, insert_ignore, utcnow
 from shared.kafka import KafkaPublisher, ensure_topics
+from shared.metrics import consumed, dead_lettered, record_lag
 from shared.tables import inbox_table
+from shared.tracing import continue_from_event
 
 __all__ = ["EventConsumer", "Handler", "PoisonMessage", "claim_event"]
 
@@ -119,6 +121,7 @@ class EventConsumer:
                 for record in records:
                     await self.process(record)
                 await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+                record_lag(self.group_id, tp.topic, tp.partition, consumer.highwater(tp), records[-1].offset + 1)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one record exactly once in effect, retrying, then dead-lettering it."""
@@ -130,14 +133,17 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # not an event this consumer cares about
+        continue_from_event(event)
         attempt = 0
         outage = 0
         while True:
             attempt += 1
             try:
                 async with self.db.transaction() as session:
-                    if await claim_event(session, self.group_id, event):
+                    claimed = await claim_event(session, self.group_id, event)
+                    if claimed:
                         await handler(session, event)
+                consumed(self.group_id, event.type, "processed" if claimed else "duplicate")
                 return
             except (ValidationError, PoisonMessage) as exc:
                 await self._dead_letter(record, exc, attempts=attempt)
@@ -153,6 +159,7 @@ class EventConsumer:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
                 log.warning("handler for %s failed (attempt %d): %r", event.type, attempt, exc)
+                consumed(self.group_id, event.type, "retried")
                 await asyncio.sleep(self.backoff_base_s * 2 ** (attempt - 1))
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
@@ -174,3 +181,4 @@ class EventConsumer:
         ):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+        dead_lettered(self.group_id, record.topic)
