@@ -27,14 +27,16 @@ from gateway.proxy import Forwarder, ForwardingMiddleware
 from gateway.public import public_router
 from gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from gateway.readiness import UpstreamReadiness
-from gateway.routing import upstream_urls
+from gateway.routing import service_for, upstream_urls
 from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.http import BodyLimitMiddleware
+from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
 from shared.periodic import run_periodically
+from shared.tracing import TraceMiddleware, install_log_fields
 
 __all__ = ["create_app"]
 
@@ -42,6 +44,7 @@ __all__ = ["create_app"]
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
+    install_log_fields()
     db = Database(settings.database_url)
     keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
     forwarder = Forwarder(settings)
@@ -89,6 +92,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.readiness = readiness
     app.state.documents = documents
     app.include_router(public_router(db, readiness, documents, settings.public_url, required))
+    app.router.routes.append(metrics_route(settings.service_name))
     app.include_router(admin_router)
     app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
     add_problem_responses(app)
@@ -99,4 +103,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(RequestIdMiddleware)
+    # Forwarded requests are labelled by the service they go to (bounded), not by their raw path.
+    app.add_middleware(HttpMetricsMiddleware, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
+    app.add_middleware(TraceMiddleware)
     return app
+
+
+def _forwarded_route(path: str) -> str | None:
+    service = service_for(path)
+    return f"forward:{service.value}" if service else None
