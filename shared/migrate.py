@@ -29,18 +29,24 @@ __all__ = ["at_head", "main"]
 
 
 async def at_head(target: Component, url: str) -> bool:
-    """True when the database at `url` carries exactly the head revision(s) of the component's scripts."""
-    heads = set(ScriptDirectory.from_config(alembic_config(target.migrations, url)).get_heads())
+    """True when every head of the component's scripts is applied to the database at `url`.
 
-    def current(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
+    A head may be applied without being recorded: a service's first revision depends on the platform
+    branch, so once the service's head is applied Alembic records only it, not the platform head.
+    """
+    script = ScriptDirectory.from_config(alembic_config(target.migrations, url, platform=target.has_platform_tables))
+
+    def current(connection: Connection) -> tuple[str, ...]:
+        return MigrationContext.configure(connection).get_current_heads()
 
     engine = make_engine(url, begin=None)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(current) == heads
+            recorded = await connection.run_sync(current)
     finally:
         await engine.dispose()
+    applied = {revision.revision for head in recorded for revision in script.iterate_revisions(head, "base")}
+    return set(script.get_heads()) <= applied
 
 
 async def wait_for_head(target: Component, url: str, timeout_s: float) -> bool:
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{target.name}: the database is not at head after {args.timeout:.0f}s; did the migration Job run?"
             )
         return
-    asyncio.run(upgrade_to_head(target.migrations, url))
+    asyncio.run(upgrade_to_head(target.migrations, url, platform=target.has_platform_tables))
     print(f"{target.name}: database at head", file=sys.stderr)
 
 

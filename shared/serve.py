@@ -43,6 +43,11 @@ class Component:
     migrations: Path
 
     @property
+    def has_platform_tables(self) -> bool:
+        """Services hold the outbox, inbox and idempotency tables (the `platform` branch); the gateway does not."""
+        return self.name != GATEWAY
+
+    @property
     def env_prefix(self) -> str:
         return f"{self.name.upper()}_"
 
