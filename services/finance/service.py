@@ -61,12 +61,14 @@ from shared.auth import Identity
 from shared.auth import Role as KeyRole
 from shared.contracts import finance as events
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound, UnprocessableContent
+from shared.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from shared.money import format_minor, minor_units, to_minor
 from shared.outbox import EventSource
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
 
 EVENTS = EventSource("/ewtp/finance")
+#: Seller ids are stored (and published) in 64 characters.
+MAX_SELLER_ID = 64
 SYSTEM_ACTOR = "system"
 
 #: Once an application reaches one of these, the orders it claimed are free for another application.
@@ -342,8 +344,9 @@ async def _refuse_foreign_orders(session: AsyncSession, seller_id: str, order_id
 
 async def create(session: AsyncSession, body: ApplicationCreate, identity: Identity) -> ApplicationOut:
     seller_id = identity.subject
-    if seller_id is None:
-        raise NotFound("This key is not bound to a seller.")
+    if seller_id is None or len(seller_id) > MAX_SELLER_ID:
+        # Sellers' ids are uuids; a key bound to a longer subject names no seller finance can know.
+        raise Forbidden("This key is not bound to a seller finance can lend to.")
     _currency_places(body.currency)
     _places_checked(
         places_error(body.amount, body.currency, "amount"),
@@ -661,6 +664,17 @@ async def write_off(session: AsyncSession, application_id: str, body: ReasonIn, 
     repo = ApplicationRepository(session)
     app = await load_visible(repo, application_id, identity, lock=True)
     await _transition(repo, app, Action.WRITE_OFF, _role(identity), identity.actor, body.reason)
+    assert body.reason is not None  # next_status refuses a write-off without one
+    outstanding = app.principal_outstanding_minor + app.interest_outstanding_minor + app.fees_outstanding_minor
+    await _publish(
+        session,
+        events.ApplicationWrittenOffV1(
+            **_base(app, identity.actor),
+            reason=body.reason,
+            outstanding_amount=format_minor(outstanding, app.currency),
+            total_repaid=format_minor(app.repaid_minor, app.currency),
+        ),
+    )
     return application_out(app)
 
 
