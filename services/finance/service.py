@@ -73,6 +73,8 @@ SYSTEM_ACTOR = "system"
 
 #: Once an application reaches one of these, the orders it claimed are free for another application.
 CLOSED = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.REPAID, Status.WRITTEN_OFF})
+#: Loans with money out: interest runs on them.
+LIVE = frozenset({Status.DISBURSED, Status.IN_ARREARS})
 #: What a lender sees when it does not filter by status: everything a seller has submitted.
 LENDER_VISIBLE = tuple(s.value for s in Status if s is not Status.DRAFT)
 
@@ -116,17 +118,22 @@ def _major(amount_minor: int, currency: str) -> Decimal:
 
 
 def _balance(app: Application) -> BalanceOut | None:
-    if app.disbursed_on is None or app.accrued_to is None:
+    if app.disbursed_on is None or app.accrued_to is None or app.annual_rate is None:
         return None
     c = app.currency
-    outstanding = app.principal_outstanding_minor + app.interest_outstanding_minor + app.fees_outstanding_minor
+    balance = _balance_of(app)
+    today = _today()
+    payoff = balance
+    if Status(app.status) in LIVE and today > balance.accrued_to:
+        payoff = accrue_interest(balance, today, Decimal(app.annual_rate))
     return BalanceOut(
-        principal=as_money(app.principal_outstanding_minor, c),
-        interest=as_money(app.interest_outstanding_minor, c),
-        fees=as_money(app.fees_outstanding_minor, c),
-        outstanding=as_money(outstanding, c),
+        principal=as_money(balance.principal_minor, c),
+        interest=as_money(balance.interest_minor, c),
+        fees=as_money(balance.fees_minor, c),
+        outstanding=as_money(balance.outstanding_minor, c),
         repaid=as_money(app.repaid_minor, c),
-        accrued_to=app.accrued_to,
+        accrued_to=balance.accrued_to,
+        payoff_today=as_money(payoff.outstanding_minor, c),
     )
 
 
@@ -475,8 +482,7 @@ async def approve(
     repo = ApplicationRepository(session)
     app = await load_visible(repo, application_id, identity, lock=True)
     current = Status(app.status)
-    target = next_status(current, Action.APPROVE, _role(identity))  # refuse a wrong state before the terms
-    del target
+    next_status(current, Action.APPROVE, _role(identity))  # a wrong state is refused before the terms
     if not app.eligible:
         raise Conflict(
             "This application is not eligible; reject it or ask the seller to change it.",
