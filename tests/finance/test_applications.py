@@ -127,3 +127,18 @@ async def test_illegal_transitions_are_409_and_change_nothing(platform: Platform
         withdrawn = await own.post(f"{BASE}/{app['id']}/withdraw", json={"reason": "found cheaper money"})
         assert withdrawn.json()["status"] == "withdrawn"
         problem(await own.post(f"{BASE}/{app['id']}/withdraw"), 409)
+
+
+async def test_a_retried_create_with_the_same_idempotency_key_makes_one_application(platform: Platform) -> None:
+    seller = await make_seller(platform)
+    body = application_body(product="pre_shipment")
+    headers = {"Idempotency-Key": f"create-{seller.id}"}
+    async with platform.client(seller.key) as own:
+        first = await own.post(BASE, json=body, headers=headers)
+        before = await counts(platform)
+        again = await own.post(BASE, json=body, headers=headers)
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == first.json()["id"]
+        assert await counts(platform) == before
+        problem(await own.post(BASE, json={**body, "tenor_days": 30}, headers=headers), 422)
