@@ -111,18 +111,81 @@ class Figure:
     requests: int
 
 
+#: What a sampled stack passes through, by path fragment: a stack counts once for each it contains.
+MARKERS = (
+    ("uvicorn + httptools (HTTP parsing, transport)", "uvicorn/"),
+    ("Starlette (routing, middleware plumbing)", "starlette/"),
+    ("FastAPI (dependencies, params, serialising)", "fastapi/"),
+    ("pydantic (validation, dumping)", "pydantic"),
+    ("shared/auth.py (signed identity, HMAC, nonce)", "shared/auth.py"),
+    ("shared/fastread.py (Core read on the driver)", "shared/fastread.py"),
+    ("shared/commands.py (unit of work, idempotency)", "shared/commands.py"),
+    ("shared/outbox.py (relay)", "shared/outbox.py"),
+    ("SQLAlchemy (ORM, Core, pool)", "sqlalchemy/"),
+    ("aiosqlite (thread bridge)", "aiosqlite/"),
+    ("asyncpg", "asyncpg/"),
+    ("aiokafka", "aiokafka/"),
+    ("services/* (the use case itself)", "services/"),
+)
+
+
+def profile_summary(raw: Path, top: int = 6) -> str:
+    """Where the GIL-holding samples of a py-spy raw (collapsed) profile went: share of samples whose
+    stack passes through each part (inclusive, so shares overlap), and the hottest innermost frames."""
+    inclusive: dict[str, int] = {}
+    frames: dict[str, int] = {}
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        samples += count
+        for name, marker in MARKERS:
+            if marker in stack:
+                inclusive[name] = inclusive.get(name, 0) + count
+        leaf = stack.split(";")[-1]
+        frames[leaf] = frames.get(leaf, 0) + count
+    if not samples:
+        return "  (no samples)"
+    lines = [f"  {name:50} {100 * inclusive.get(name, 0) / samples:5.1f}%" for name, _ in MARKERS]
+    lines.append(f"  hottest innermost frames ({samples} samples):")
+    ranked = sorted(frames.items(), key=lambda x: -x[1])[:top]
+    lines += [f"    {100 * n / samples:5.1f}% {leaf[:100]}" for leaf, n in ranked]
+    return "\n".join(lines)
+
+
 class Wrk:
-    def __init__(self, tmp: Path, seconds: float) -> None:
+    def __init__(self, tmp: Path, seconds: float, profile: set[str] | None = None) -> None:
         self.path = ensure_wrk()
         self.core = load_core()
         self.tmp = tmp
         self.seconds = seconds
+        #: Labels (substrings) of the runs to profile with py-spy (the first pid of the run).
+        self.profile = profile or set()
+        self.profiles: list[tuple[str, str]] = []
 
     def run(self, label: str, url: str, lua: str, connections: int, pids: Sequence[int]) -> Figure:
+        figure = self._run(label, url, lua, connections, pids, spy=False)
+        if any(w in label for w in self.profile):
+            # Profiled in a second run of its own, so the sampler never weighs on the figures above.
+            self._run(label, url, lua, connections, pids, spy=True)
+        return figure
+
+    def _run(self, label: str, url: str, lua: str, connections: int, pids: Sequence[int], *, spy: bool) -> Figure:
         script = self.tmp / f"wrk-{uuid.uuid4().hex[:8]}.lua"
         script.write_text(lua + WRK_DONE)
         cpu_before = sum(cpu_seconds(p) for p in pids)
         core = self.core
+        sampler = None
+        if spy:
+            raw = self.tmp / f"profile-{uuid.uuid4().hex[:8]}.txt"
+            argv = ["py-spy", "record", "-p", str(pids[0]), "-d", f"{max(1, int(self.seconds) - 1)}", "-r", "250"]
+            sampler = subprocess.Popen(
+                [str(Path(sys.executable).parent / argv[0]), *argv[1:], "--gil", "-f", "raw", "-o", str(raw)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         done = subprocess.run(
             [
                 self.path,
@@ -141,6 +204,9 @@ class Wrk:
             preexec_fn=lambda: os.sched_setaffinity(0, {core}),
         )
         cpu = sum(cpu_seconds(p) for p in pids) - cpu_before
+        if sampler is not None:
+            sampler.wait()
+            self.profiles.append((label, profile_summary(raw) if raw.exists() else "  (py-spy wrote nothing)"))
         result = json.loads(done.stdout.strip().splitlines()[-1])
         requests = max(int(result["requests"]), 1)
         return Figure(
@@ -366,7 +432,9 @@ def pct(values: Sequence[float], q: float) -> float:
 # ------------------------------------------------------------------------------------------- main
 
 
-def run(kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: int) -> None:
+def run(
+    kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: int, profile: set[str], parts: set[str]
+) -> None:
     created: list[str] = []
     try:
         urls = {name: database_url(kind, tmp, name, created) for name in ("sellers", "catalogue", "gateway")}
@@ -403,7 +471,7 @@ def run(kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: 
             )
             gateway = f"http://127.0.0.1:{ports['gateway']}"
             seller_id, listing_id = asyncio.run(seed(gateway, keys))
-            wrk = Wrk(tmp, seconds)
+            wrk = Wrk(tmp, seconds, profile)
             c = connections
 
             def direct(port: int) -> str:
@@ -435,6 +503,7 @@ def run(kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: 
                     catalogue.pid,
                 ),
             ]
+            reads = [r for r in reads if "reads" in parts]
             for label, port, path, query, role, subject, pid in reads:
                 script = presigned(tmp, port, path, query, count, role, subject)
                 figures.append(wrk.run(f"{label} direct", direct(port), script, c, [pid]))
@@ -442,12 +511,14 @@ def run(kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: 
                 target = f"{gateway}{path}" + (f"?{query}" if query else "")
                 figures.append(wrk.run(f"{label} via gateway", target, STATIC % key, c, [pid, gw.pid]))
             writes = []
-            for n, base in ((1, 200_000_000), (c, 300_000_000)):
+            for n, base in ((1, 200_000_000), (c, 300_000_000)) if "writes" in parts else ():
                 script = POST_SELLERS % (base, keys["rdb_officer"])
                 label = f"POST /v1/sellers + Idempotency-Key via gateway, {n} conn"
                 writes.append(wrk.run(label, f"{gateway}/v1/sellers", script, n, [sellers.pid, gw.pid]))
-            hops = asyncio.run(event_hop(gateway, keys, urls["sellers"], urls["catalogue"]))
-            polled, exact = asyncio.run(verified_to_publishable(gateway, keys, urls["sellers"], urls["catalogue"]))
+            hops, polled, exact = [0.0], [0.0], [0.0]
+            if "hops" in parts:
+                hops = asyncio.run(event_hop(gateway, keys, urls["sellers"], urls["catalogue"]))
+                polled, exact = asyncio.run(verified_to_publishable(gateway, keys, urls["sellers"], urls["catalogue"]))
 
         print(f"\n== {kind}: wrk -t1 -c{c} -d{seconds:.0f}s pinned to core {wrk.core}; {os.cpu_count()} cores, shared")
         print(f"{'what':58} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req':>9} {'ratio':>7} {'errors':>7}")
@@ -469,6 +540,8 @@ def run(kind: str, broker: TansuBroker, tmp: Path, seconds: float, connections: 
             "(CPU/req: the serving process, plus the gateway's for gateway rows; "
             f"load average {os.getloadavg()[0]:.1f})"
         )
+        for label, summary in wrk.profiles:
+            print(f"py-spy, {label} (serving process, samples holding the GIL):\n{summary}")
     finally:
         for name in created:
             asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -479,6 +552,13 @@ def main() -> None:
     parser.add_argument("--db", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--profile",
+        nargs="*",
+        default=["sellers GET /v1/sellers/{id} direct", "32 conn"],
+        help="runs to sample with py-spy (label substrings); none to skip",
+    )
+    parser.add_argument("--parts", nargs="+", choices=["reads", "writes", "hops"], default=["reads", "writes", "hops"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ewtp-speed-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
@@ -487,7 +567,7 @@ def main() -> None:
         try:
             print(f"speed benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; ratios to the ping")
             for kind in args.db:
-                run(kind, broker, tmp, args.seconds, args.connections)
+                run(kind, broker, tmp, args.seconds, args.connections, set(args.profile), set(args.parts))
         finally:
             broker.stop()
 
