@@ -58,6 +58,8 @@ LISTINGS = 40
 EVENT_RATE = 50  # events per second
 EVENT_SECONDS = 6
 PUBLISH_SELLERS = 30
+#: Where py-spy's raw profiles are kept (collapsed stacks; open with any flamegraph tool).
+PROFILES = Path(tempfile.gettempdir()) / "ewtp-speed-profiles"
 
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -179,7 +181,8 @@ class Wrk:
         core = self.core
         sampler = None
         if spy:
-            raw = self.tmp / f"profile-{uuid.uuid4().hex[:8]}.txt"
+            raw = PROFILES / f"{label.split(' ')[0].lower()}-{uuid.uuid4().hex[:6]}.txt"
+            raw.parent.mkdir(parents=True, exist_ok=True)
             argv = ["py-spy", "record", "-p", str(pids[0]), "-d", f"{max(1, int(self.seconds) - 1)}", "-r", "250"]
             sampler = subprocess.Popen(
                 [str(Path(sys.executable).parent / argv[0]), *argv[1:], "--gil", "-f", "raw", "-o", str(raw)],
@@ -206,7 +209,8 @@ class Wrk:
         cpu = sum(cpu_seconds(p) for p in pids) - cpu_before
         if sampler is not None:
             sampler.wait()
-            self.profiles.append((label, profile_summary(raw) if raw.exists() else "  (py-spy wrote nothing)"))
+            summary = profile_summary(raw) if raw.exists() else "  (py-spy wrote nothing)"
+            self.profiles.append((f"{label} [{raw}]", summary))
         result = json.loads(done.stdout.strip().splitlines()[-1])
         requests = max(int(result["requests"]), 1)
         return Figure(
