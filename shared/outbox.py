@@ -37,6 +37,7 @@ from shared.db import Database, utcnow
 from shared.fastread import Query
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
+from shared.tracing import TRACEPARENT, event_extensions
 
 __all__ = ["EventSource", "OutboxRelay", "add_event", "lock_aggregate", "publish"]
 
@@ -45,6 +46,8 @@ log = logging.getLogger("ewtp.outbox")
 
 async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> None:
     """Stage `event` for publication with the caller's transaction; the key is the event's subject."""
+    if TRACEPARENT not in (event.model_extra or {}):  # the Distributed Tracing extension (shared/tracing.py)
+        event = event.model_copy(update=event_extensions())
     await session.execute(
         insert(outbox_table).values(
             event_id=event.id,

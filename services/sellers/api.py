@@ -22,6 +22,7 @@ from shared.auth import IdentityDep, Role, require_roles
 from shared.commands import CommandDep, json_response
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import DatabaseDep, ReadSessionDep
+from shared.types import Id, Line
 
 router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
 
@@ -48,7 +49,7 @@ async def list_sellers(
     status: SellerStatus | None = None,
     sector: Sector | None = None,
     district: District | None = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    name: Annotated[Annotated[str, Line(100)] | None, Query(description="Text in the legal name.")] = None,
 ) -> Response:
     return json_response(
         await service.search(
@@ -65,34 +66,34 @@ async def list_sellers(
 
 
 @router.get("/{seller_id}", response_model=SellerOut, dependencies=[_anyone_seller_side])
-async def get_seller(seller_id: str, identity: IdentityDep, db: DatabaseDep) -> Response:
+async def get_seller(seller_id: Id, identity: IdentityDep, db: DatabaseDep) -> Response:
     return json_response(await service.read(db, seller_id, identity))
 
 
 @router.patch("/{seller_id}", response_model=SellerOut, dependencies=[require_roles(Role.OPS, Role.SELLER)])
-async def update_seller(seller_id: str, body: SellerUpdate, identity: IdentityDep, command: CommandDep) -> Response:
+async def update_seller(seller_id: Id, body: SellerUpdate, identity: IdentityDep, command: CommandDep) -> Response:
     """A seller edits its own contact details, district, sectors and NAEB number."""
     return await command.run(lambda s: service.update_profile(s, seller_id, body, identity))
 
 
 @router.post("/{seller_id}/documents", status_code=201, response_model=DocumentOut, dependencies=[_anyone_seller_side])
-async def add_document(seller_id: str, body: DocumentCreate, identity: IdentityDep, command: CommandDep) -> Response:
+async def add_document(seller_id: Id, body: DocumentCreate, identity: IdentityDep, command: CommandDep) -> Response:
     return await command.run(lambda s: service.add_document(s, seller_id, body, identity), status_code=201)
 
 
 @router.get("/{seller_id}/documents", response_model=list[DocumentOut], dependencies=[_anyone_seller_side])
-async def list_documents(seller_id: str, identity: IdentityDep, session: ReadSessionDep) -> list[DocumentOut]:
+async def list_documents(seller_id: Id, identity: IdentityDep, session: ReadSessionDep) -> list[DocumentOut]:
     return await service.documents(session, seller_id, identity)
 
 
 @router.get("/{seller_id}/history", response_model=HistoryOut, dependencies=[_anyone_seller_side])
-async def seller_history(seller_id: str, identity: IdentityDep, session: ReadSessionDep) -> HistoryOut:
+async def seller_history(seller_id: Id, identity: IdentityDep, session: ReadSessionDep) -> HistoryOut:
     return await service.history(session, seller_id, identity)
 
 
 def _decision_route(decision: Decision, roles: tuple[Role, ...]) -> None:
     async def decide(
-        seller_id: str, identity: IdentityDep, command: CommandDep, body: Annotated[DecisionIn | None, Body()] = None
+        seller_id: Id, identity: IdentityDep, command: CommandDep, body: Annotated[DecisionIn | None, Body()] = None
     ) -> Response:
         given = body or DecisionIn()
         return await command.run(lambda s: service.decide(s, seller_id, decision, given, identity))

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.sellers.domain import REASON_REQUIRED, Decision, SellerStatus, next_status
+from services.sellers.domain import REASON_REQUIRED, Decision, District, SellerStatus, next_status
 from services.sellers.models import Seller, SellerDocument, SellerSector, SellerStatusChange
 from services.sellers.repository import SellerReads, SellerRepository
 from services.sellers.schemas import (
@@ -107,7 +107,8 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
     repo = SellerRepository(session)
     # Only the seller itself or ops edit a profile; an RDB officer decides, it does not edit.
     seller = await _load(repo, seller_id, identity, staff=frozenset({Role.OPS}))
-    changes = body.model_dump(exclude_unset=True)
+    # Only the fields sent; PatchModel already refused a null for any field but the NAEB number.
+    changes = body.changes()
     sectors = changes.pop("sectors", None)
     naeb = changes.get("naeb_registration_number", seller.naeb_registration_number)
     effective_sectors = sectors if sectors is not None else [s.sector for s in seller.sectors]
@@ -117,7 +118,7 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
             errors=[{"field": "naeb_registration_number", "reason": NAEB_REQUIRED}],
         )
     for field, value in changes.items():
-        setattr(seller, field, str(value) if field == "contact_email" else value)
+        setattr(seller, field, value.value if isinstance(value, District) else value)
     if sectors is not None:
         await repo.replace_sectors(seller, [str(s) for s in sectors])
     seller.updated_at = utcnow()

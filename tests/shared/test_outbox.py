@@ -101,7 +101,8 @@ async def test_a_commit_during_a_pass_is_published_without_waiting_for_the_poll(
     try:
         await _until_published(relay, timeout_s=15)
         records = await read_topic(broker.bootstrap, topic, lambda rs: len(rs) >= 2)
-        assert [e.id for e in events(records)] == first + publisher.late_ids
+        # Two aggregates, two keys: their order across partitions is not defined, only that both arrive.
+        assert sorted(e.id for e in events(records)) == sorted(first + publisher.late_ids)
     finally:
         task.cancel()
         await publisher.stop()
