@@ -27,13 +27,14 @@ import contextlib
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import CONTENT_TYPE, CloudEvent, EventData, new_event
 from shared.db import Database, utcnow
+from shared.fastread import Query
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
 from shared.tracing import TRACEPARENT, event_extensions
@@ -84,6 +85,22 @@ class EventSource:
         return await publish(session, data, source=self.source, subject=subject)
 
 
+class _Pending(NamedTuple):
+    id: int
+    topic: str
+    key: str
+    payload: bytes
+
+
+_o = outbox_table.c
+_PENDING = Query(
+    select(_o.id, _o.topic, _o.key, _o.payload)
+    .where(_o.published_at.is_(None))
+    .order_by(_o.id)
+    .limit(bindparam("limit"))
+)
+
+
 class OutboxRelay:
     def __init__(
         self, db: Database, publisher: KafkaPublisher, poll_interval_s: float = 1.0, batch_size: int = 500
@@ -132,8 +149,7 @@ class OutboxRelay:
         if self.db.is_sqlite:
             # One process owns an SQLite file: read, send, then mark, without holding the write lock
             # while the broker answers.
-            async with self.db.read() as session:
-                rows = await self._pending(session)
+            rows = [_Pending(*r) for r in await self.db.fetch(_PENDING, {"limit": self.batch_size})]
             sent = await self._send(rows)
             if sent:
                 async with self.db.transaction() as session:
