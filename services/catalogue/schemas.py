@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -71,6 +72,15 @@ Centimetres = Annotated[
     Decimal,
     BeforeValidator(_decimal_text),
     Field(gt=0, le=1000, decimal_places=1, description="Centimetres, 0.1 cm steps."),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                {"type": "string", "pattern": r"^[0-9]{1,4}(\.[0-9])?$"},
+            ],
+            "description": "Centimetres, 0.1 cm steps.",
+        }
+    ),
 ]
 Grams = Annotated[int, IntRange(1, 1_000_000), Field(description="Grams per unit, net of packaging.")]
 #: Stock on hand as given in one request; the running total is capped at the INTEGER column by the
@@ -200,7 +210,10 @@ class FxRateIn(_Strict):
 
     base: Currency
     quote: Currency
-    rate: Annotated[Decimal, Field(json_schema_extra={"type": "string", "examples": ["7.2345"]})]
+    rate: Annotated[
+        Decimal,
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?$", "examples": ["7.2345"]}),
+    ]
     source: SourceName
     as_of: UtcDatetime
 
