@@ -14,7 +14,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    HttpUrl,
     WithJsonSchema,
     field_validator,
 )
@@ -42,6 +41,7 @@ from shared.types import (
     PatchModel,
     Sku,
     Text,
+    Url,
     UtcDatetime,
 )
 
@@ -87,8 +87,7 @@ Grams = Annotated[int, IntRange(1, 1_000_000), Field(description="Grams per unit
 #: stock repository (an adjustment past it is a 409).
 StockQuantity = Annotated[int, IntRange(0, 1_000_000_000)]
 StockDelta = Annotated[int, IntRange(-1_000_000_000, 1_000_000_000)]
-ImageUrl = Annotated[HttpUrl, Field(max_length=2000)]
-Images = Annotated[list[ImageUrl], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
+Images = Annotated[list[Url], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
 Certifications = Annotated[list[Certification], Field(max_length=10)]
 Attributes = Annotated[
     dict[Annotated[str, Line(50)], Any],

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 __all__ = [
+    "CLASS_SCRIPTS",
     "LONE_SURROGATE",
     "NUL",
     "StringField",
@@ -33,6 +34,8 @@ _DIGITS = {
     "arabic-indic": "٠١٢٣٤٥٦٧٨٩",
     "devanagari": "०१२३४५६७८९",
 }
+#: The scripts class tests use for every code field (fullwidth changes letters too); all three for TINs.
+CLASS_SCRIPTS = ("fullwidth", "arabic-indic")
 
 
 @dataclass(frozen=True)
