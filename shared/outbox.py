@@ -6,7 +6,8 @@ pending rows in commit (id) order, which keeps one aggregate's events ordered on
 marks them published only once the broker acknowledged them. A broker that is down leaves the rows
 waiting; nothing is lost, and a row may be sent more than once (consumers dedupe by event id).
 
-The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback. On
+The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback; it clears
+its wake-up flag before each pass, so a commit that lands during a pass is never left for the poll. On
 PostgreSQL a transaction-level advisory lock keeps a single relay active per database, so several
 replicas never interleave one aggregate's events.
 
@@ -35,6 +36,7 @@ from shared.contracts.envelope import CONTENT_TYPE, CloudEvent, EventData, new_e
 from shared.db import Database, utcnow
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
+from shared.tracing import TRACEPARENT, event_extensions
 
 __all__ = ["EventSource", "OutboxRelay", "add_event", "lock_aggregate", "publish"]
 
@@ -43,6 +45,8 @@ log = logging.getLogger("ewtp.outbox")
 
 async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> None:
     """Stage `event` for publication with the caller's transaction; the key is the event's subject."""
+    if TRACEPARENT not in (event.model_extra or {}):  # the Distributed Tracing extension (shared/tracing.py)
+        event = event.model_copy(update=event_extensions())
     await session.execute(
         insert(outbox_table).values(
             event_id=event.id,
@@ -99,6 +103,10 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self.poll_interval_s
         while True:
+            # Clear the wake-up flag BEFORE the pass: a commit that lands during the pass sets it
+            # again and the next wait returns at once. (Clearing after the pass lost that wake-up,
+            # and the event waited for the poll.)
+            self._wake.clear()
             try:
                 more = await self.publish_pending()
                 self.last_error = None
@@ -111,7 +119,6 @@ class OutboxRelay:
                 self.last_error = repr(exc)
                 log.warning("outbox relay pass failed: %r", exc)
                 backoff = min(backoff * 2, 10.0)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 

@@ -19,9 +19,9 @@ from services.sellers.schemas import (
     SellerUpdate,
 )
 from shared.auth import IdentityDep, Role, require_roles
-from shared.idempotency import CommandDep
+from shared.commands import CommandDep, json_response
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import DatabaseDep, ReadSessionDep
 from shared.types import Id, Line
 
 router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
@@ -30,8 +30,7 @@ _staff = require_roles(Role.OPS, Role.RDB_OFFICER)
 _anyone_seller_side = require_roles(Role.OPS, Role.RDB_OFFICER, Role.SELLER)
 
 
-def _location(model: object) -> str:
-    assert isinstance(model, SellerOut)
+def _location(model: SellerOut) -> str:
     return f"/v1/sellers/{model.id}"
 
 
@@ -44,29 +43,31 @@ async def register_seller(body: SellerCreate, identity: IdentityDep, command: Co
 @router.get("", response_model=Page[SellerOut], dependencies=[_anyone_seller_side])
 async def list_sellers(
     identity: IdentityDep,
-    session: ReadSessionDep,
+    db: DatabaseDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     status: SellerStatus | None = None,
     sector: Sector | None = None,
     district: District | None = None,
     name: Annotated[Annotated[str, Line(100)] | None, Query(description="Text in the legal name.")] = None,
-) -> Page[SellerOut]:
-    return await service.search(
-        session,
-        identity,
-        limit=limit,
-        cursor=cursor,
-        status=status,
-        sector=sector.value if sector else None,
-        district=district.value if district else None,
-        name=name,
+) -> Response:
+    return json_response(
+        await service.search(
+            db,
+            identity,
+            limit=limit,
+            cursor=cursor,
+            status=status,
+            sector=sector.value if sector else None,
+            district=district.value if district else None,
+            name=name,
+        )
     )
 
 
 @router.get("/{seller_id}", response_model=SellerOut, dependencies=[_anyone_seller_side])
-async def get_seller(seller_id: Id, identity: IdentityDep, session: ReadSessionDep) -> SellerOut:
-    return await service.get(session, seller_id, identity)
+async def get_seller(seller_id: Id, identity: IdentityDep, db: DatabaseDep) -> Response:
+    return json_response(await service.read(db, seller_id, identity))
 
 
 @router.patch("/{seller_id}", response_model=SellerOut, dependencies=[require_roles(Role.OPS, Role.SELLER)])

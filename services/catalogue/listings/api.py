@@ -19,17 +19,16 @@ from services.catalogue.schemas import (
     ListingUpdate,
 )
 from shared.auth import IdentityDep
-from shared.idempotency import CommandDep, json_response
+from shared.commands import CommandDep, json_response
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import DatabaseDep
 from shared.types import Id, Line
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 categories = APIRouter(prefix="/v1/categories", tags=["categories"])
 
 
-def _location(model: object) -> str:
-    assert isinstance(model, ListingOut)
+def _location(model: ListingOut) -> str:
     return f"/v1/listings/{model.id}"
 
 
@@ -44,7 +43,7 @@ async def create_listing(body: ListingCreate, identity: IdentityDep, command: Co
 @router.get("", response_model=Page[ListingOut], dependencies=[anyone])
 async def search_listings(
     identity: IdentityDep,
-    session: ReadSessionDep,
+    db: DatabaseDep,
     ctx: ContextDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -60,10 +59,10 @@ async def search_listings(
     max_price: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")] = None,
     availability: Availability | None = None,
     status: ListingStatus | None = None,
-) -> Page[ListingOut]:
+) -> Response:
     """Browse and search: sellers see their own listings, everyone else what is published."""
-    return await service.search(
-        session,
+    page = await service.search(
+        db,
         identity,
         ctx,
         limit=limit,
@@ -79,11 +78,12 @@ async def search_listings(
         availability_filter=availability.value if availability else None,
         status=status,
     )
+    return json_response(page)
 
 
 @router.get("/{listing_id}", response_model=ListingOut, dependencies=[anyone])
-async def get_listing(listing_id: Id, identity: IdentityDep, session: ReadSessionDep, ctx: ContextDep) -> Response:
-    out = await service.get_listing(session, listing_id, identity, ctx)
+async def get_listing(listing_id: Id, identity: IdentityDep, db: DatabaseDep, ctx: ContextDep) -> Response:
+    out = await service.read_listing(db, listing_id, identity, ctx)
     return json_response(out, headers={"etag": f'"{out.version}"'})
 
 
@@ -118,11 +118,11 @@ async def withdraw_listing(listing_id: Id, identity: IdentityDep, command: Comma
 
 
 @categories.get("", response_model=CategoriesOut, dependencies=[anyone])
-async def list_categories() -> CategoriesOut:
+async def list_categories() -> Response:
     """The category tree, with the HS headings and product attributes each category takes."""
-    return service.categories()
+    return Response(service.categories_json(), media_type="application/json")
 
 
 @categories.get("/{category_id}", response_model=CategoryOut, dependencies=[anyone])
-async def get_category(category_id: Annotated[str, Line(50)]) -> CategoryOut:
-    return service.category(category_id)
+async def get_category(category_id: Annotated[str, Line(50)]) -> Response:
+    return Response(service.category_json(category_id), media_type="application/json")

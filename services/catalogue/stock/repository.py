@@ -77,6 +77,23 @@ class StockRepository:
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else StockRow(*row)
 
+    async def sell(self, listing_id: str, quantity: int, at: datetime) -> StockRow | None:
+        """Turn `quantity` reserved units into a sale: on hand and reserved both drop by it."""
+        stmt = (
+            update(Listing)
+            .where(Listing.id == listing_id, Listing.reserved >= quantity, Listing.on_hand >= quantity)
+            .values(
+                on_hand=Listing.on_hand - quantity,
+                reserved=Listing.reserved - quantity,
+                version=Listing.version + 1,
+                updated_at=at,
+            )
+            .returning(Listing.version, Listing.status, Listing.on_hand, Listing.reserved)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else StockRow(*row)
+
     async def adjust_on_hand(self, listing_id: str, delta: int, at: datetime) -> StockRow | None:
         """Move stock on hand by `delta` unless it would fall below what is reserved (or zero) or rise
         past the INTEGER column (the running total is compared in BIGINT: in INTEGER arithmetic
