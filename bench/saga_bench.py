@@ -46,6 +46,7 @@ from services.orders.models import ListingProjection, OrderTransition  # noqa: E
 from shared.db import Database  # noqa: E402
 from tests.support.broker import TansuBroker, free_port  # noqa: E402
 from tests.support.databases import Databases  # noqa: E402
+from tests.support.factories import listing_body  # noqa: E402
 
 ROLES = ("ops", "rdb_officer", "seller", "marketplace", "lender", "traveller_app")
 
@@ -206,19 +207,12 @@ def setup(gateway: str, gateway_db: str, orders_db: Database) -> tuple[str, str]
     httpx.post(f"{gateway}/v1/sellers/{seller_id}/verify", headers=auth, json={"reason": "bench"}).raise_for_status()
     seller_key = create_key_sync(gateway_db, name="bench seller", role="seller", subject_id=seller_id)
     own = {"Authorization": f"Bearer {seller_key}"}
-    listing = {
-        "sku": f"BENCH-{uuid.uuid4().hex[:8]}",
-        "title": "Rwanda green coffee, 1 kg",
-        "description": "Bench listing.",
-        "category": "coffee.green",
-        "hs_code": "090111",
-        "price": {"amount": "15.00", "currency": "USD"},
-        "unit_net_weight_g": 1000,
-        "on_hand": 100_000_000,
-    }
+    listing = listing_body(on_hand=100_000_000)
 
     def created() -> str | None:
         response = httpx.post(f"{gateway}/v1/listings", headers=own, json=listing)
+        if response.status_code == 422:
+            raise RuntimeError(response.text)
         return str(response.json()["id"]) if response.status_code == 201 else None
 
     listing_id = wait(created, "catalogue to know the seller")
