@@ -19,11 +19,11 @@ class QuoteRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, values: dict[str, Any]) -> None:
-        await self.session.execute(_INSERT, [values])
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        await self.session.execute(_INSERT, rows)
 
-    async def get(self, quote_id: str) -> tuple[str, Any] | None:
+    async def get(self, quote_id: str) -> tuple[str, str] | None:
         """(owner, body) of a quote, or None."""
         stmt = select(_TABLE.c.owner, _TABLE.c.body).where(_TABLE.c.id == quote_id)
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else (row.owner, row.body)
+        return None if row is None else (str(row.owner), str(row.body))
