@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test test-pg lint bench clean migration
+.PHONY: install run test test-pg lint bench clean migration checkov
 
 install: $(STAMP)
 
@@ -14,6 +14,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
+
+## checkov (policy scan of k8s/ and deploy/Dockerfile) in its own venv: its pins conflict with ours.
+## tests/deploy/test_checkov.py runs this rule once; later runs find the stamp and do nothing.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum deploy/checkov.lock | cut -c1-12)
+
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): deploy/checkov.lock
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/checkov.lock
+	@rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 ## Start the broker, every service and the gateway on the embedded defaults (SQLite, Tansu).
 run: install

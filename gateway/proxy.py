@@ -52,6 +52,8 @@ from shared.errors import (
     Unauthorized,
     problem_response,
 )
+from shared.metrics import GATEWAY_UPSTREAM_ERRORS
+from shared.tracing import outgoing_headers
 
 __all__ = [
     "CHUNK_BYTES",
@@ -119,6 +121,7 @@ def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[st
             continue
         headers.add(name.decode("latin-1"), value.decode("latin-1"))
     headers.update(identity)
+    headers.update(outgoing_headers())  # the gateway's span, not the client's, is the service's parent
     return headers
 
 
@@ -188,7 +191,8 @@ def _went_nowhere(exc: Exception, attempt: SimpleNamespace) -> bool:
 
 
 async def _on_reuse(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
-    ctx.trace_request_ctx.reused = True
+    if isinstance(ctx.trace_request_ctx, SimpleNamespace):  # the gateway's own calls carry none
+        ctx.trace_request_ctx.reused = True
 
 
 class UpstreamResponse(Response):
@@ -259,6 +263,10 @@ class Forwarder:
         self._session = self._new_session(pooled, trace=True)
         self._fresh = self._new_session(aiohttp.TCPConnector(force_close=True, ttl_dns_cache=60), trace=False)
 
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pooled session (None before `start`), for the gateway's own calls to services."""
+        return self._session
+
     async def close(self) -> None:
         for session in (self._session, self._fresh):
             if session is not None:
@@ -327,10 +335,12 @@ class Forwarder:
                 upstream = await self._fresh.request(method, url, headers=headers, data=data, allow_redirects=False)
         except TimeoutError:  # before ClientError: aiohttp's timeouts are both
             log.warning("%s timed out on %s %s", service.value, method, path)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "timeout").inc()
             detail = f"The {service.value} service did not answer in time."
             raise GatewayTimeout(detail, service=service.value) from None
         except aiohttp.ClientError as exc:
             log.warning("%s failed on %s %s: %r", service.value, method, path, exc)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "unreachable").inc()
             raise BadGateway(f"The {service.value} service could not be reached.", service=service.value) from None
         return UpstreamResponse(upstream, service, self.internal_origins)
 

@@ -85,7 +85,8 @@ class IssuedQuote:
     def __init__(self, body: dict[str, Any], owner: str, event: events.QuoteIssuedV1) -> None:
         self.body = body
         self.owner = owner
-        self.event = event
+        # Made here, in the request's task, so the event carries the request's trace context.
+        self.event = EVENTS.event(event, subject=str(body["id"]))
         self.json = orjson.dumps(body, option=orjson.OPT_UTC_Z)  # `Z`, as pydantic writes UTC
 
     @property
@@ -199,7 +200,7 @@ async def issue_many(session: AsyncSession, issued: Sequence[IssuedQuote]) -> No
     a quote's events to protect (shared/outbox.py's ordering rule).
     """
     await QuoteRepository(session).add_many([_row(q) for q in issued])
-    await add_events(session, [(events.TOPIC, EVENTS.event(q.event, subject=q.quote_id)) for q in issued])
+    await add_events(session, [(events.TOPIC, q.event) for q in issued])
 
 
 async def get_quote(session: AsyncSession, quote_id: str, identity: Identity) -> str:
