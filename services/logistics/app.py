@@ -23,8 +23,8 @@ def create_app(settings: LogisticsSettings | None = None) -> FastAPI:
     settings = settings or LogisticsSettings()
 
     async def watch_rate_cards(parts: ServiceParts) -> None:
-        """Warm the rate-card cache (seeding the cards) at start-up, then follow other replicas' changes."""
-        await context.cache.run(settings.rate_card_refresh_s)
+        """Warm the rate-card cache (seeding the cards) at start-up."""
+        await context.cache.run()
 
     async def write_quotes(parts: ServiceParts) -> None:
         """The quotes' group-commit writer (quotes/writer.py)."""

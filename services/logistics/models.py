@@ -60,7 +60,7 @@ class RateCardRow(Base):
         Index("ix_rate_cards_lane", "mode", "origin", "destination"),
     )
 
-    #: Insertion order; the cache's change marker is `max(seq)`.
+    #: Insertion order.
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     card_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,7 @@ from services.logistics.schemas import QuoteOut, QuoteRequest
 from shared.auth import IdentityDep
 from shared.db import utcnow
 from shared.idempotency import CommandDep
-from shared.read import ReadSessionDep
+from shared.read import DatabaseDep
 
 router = APIRouter(prefix="/v1/logistics/quotes", tags=["quotes"])
 
@@ -46,6 +46,6 @@ async def request_quote(body: QuoteRequest, identity: IdentityDep, command: Comm
 
 
 @router.get("/{quote_id}", response_model=QuoteOut, dependencies=[quoters])
-async def get_quote(quote_id: QuoteIdPath, identity: IdentityDep, session: ReadSessionDep) -> Response:
+async def get_quote(quote_id: QuoteIdPath, identity: IdentityDep, db: DatabaseDep) -> Response:
     """The quote exactly as it was issued (a newer rate-card version changes nothing in it)."""
-    return Response(await service.get_quote(session, quote_id, identity), media_type="application/json")
+    return Response(await service.get_quote(db, quote_id, identity), media_type="application/json")

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.logistics.config import LogisticsConfig
 from services.logistics.context import EVENTS, decimal_text, owner_of, sees_all, weight_text
 from services.logistics.domain import LegQuote, Parcel, QuoteOption, RateCard, quote
-from services.logistics.quotes.repository import QuoteRepository
+from services.logistics.quotes.repository import QuoteReads, QuoteRepository
 from services.logistics.schemas import QuoteOut, QuoteRequest
 from shared.auth import Identity
 from shared.contracts import logistics as events
+from shared.db import Database
 from shared.errors import NotFound
 from shared.outbox import add_events
 
@@ -203,9 +204,9 @@ async def issue_many(session: AsyncSession, issued: Sequence[IssuedQuote]) -> No
     await add_events(session, [(events.TOPIC, q.event) for q in issued])
 
 
-async def get_quote(session: AsyncSession, quote_id: str, identity: Identity) -> str:
+async def get_quote(db: Database, quote_id: str, identity: Identity) -> str:
     """The quote as issued (its JSON); another party's quote is a 404, as if it did not exist."""
-    found = await QuoteRepository(session).get(quote_id)
+    found = await QuoteReads(db).get(quote_id)
     if found is None or (not sees_all(identity) and found[0] != owner_of(identity)):
         raise NotFound(f"Quote {quote_id} does not exist.")
     return found[1]
