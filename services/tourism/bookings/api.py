@@ -25,7 +25,7 @@ from services.tourism.schemas import (
 )
 from shared.auth import IdentityDep
 from shared.errors import BadRequest
-from shared.idempotency import CommandDep
+from shared.commands import CommandDep
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import ReadSessionDep
 from shared.types import BoundedDate

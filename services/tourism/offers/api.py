@@ -19,7 +19,7 @@ from services.tourism.schemas import (
     OfferOut,
     OfferUpdate,
 )
-from shared.idempotency import CommandDep
+from shared.commands import CommandDep
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import ReadSessionDep
 from shared.types import BoundedDate
