@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from services.tourism.bookings import service
 from services.tourism.context import FakeClock, TourismContext
 from services.tourism.models import Booking
+from services.tourism.offers.repository import load_offers
 from services.tourism.schemas import HoldCreate
 from shared.auth import Identity, Role
 from shared.db import utcnow
@@ -59,9 +60,10 @@ async def test_an_expired_hold_is_reclaimed_by_the_next_hold_before_the_sweeper_
     current = TourismContext()
     async with platform.db("tourism") as db:
         async with db.transaction() as session:
-            expired = await service.hold(session, body, identity, earlier)
+            offers = await load_offers(db)
+            expired = await service.hold(session, body, identity, earlier, offers)
             assert expired.expires_at < utcnow()
-            second = await service.hold(session, body, identity, current)
+            second = await service.hold(session, body, identity, current, offers)
         async with db.read() as session:
             statuses = dict(
                 (await session.execute(select(Booking.id, Booking.status).where(Booking.offer_id == offer["id"]))).all()
