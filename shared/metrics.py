@@ -44,6 +44,7 @@ __all__ = [
     "IDEMPOTENCY_REPLAYS",
     "METRICS_PATH",
     "REGISTRY",
+    "SAGAS_OVERDUE",
     "HttpMetricsMiddleware",
     "consumed",
     "dead_lettered",
@@ -53,6 +54,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("ewtp.metrics")
+#: One line per request and per consumed event, at DEBUG (off unless asked for): an access log.
+log_http = logging.getLogger("ewtp.http")
+log_events = logging.getLogger("ewtp.consumer.events")
 
 METRICS_PATH = "/metrics"
 REGISTRY = CollectorRegistry()
@@ -106,6 +110,13 @@ GATEWAY_RATE_LIMITED = Counter(
     "ewtp_gateway_rate_limited", "Requests refused for a key over its role's rate limit.", ["role"], registry=REGISTRY
 )
 
+SAGAS_OVERDUE = Gauge(
+    "ewtp_saga_overdue",
+    "Saga instances still pending past their deadline (a service registers its collector).",
+    ["service", "saga"],
+    registry=REGISTRY,
+)
+
 #: The route label of a request that matched no route (404s must not mint one label per path).
 UNMATCHED = "unmatched"
 
@@ -119,7 +130,7 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
     `collect` returns {label values: value}; label values must come from a finite set (states, not ids).
     """
     full = f"ewtp_{name}"
-    existing = REGISTRY._names_to_collectors.get(full)
+    existing = REGISTRY._names_to_collectors.get(full)  # noqa: SLF001 - one gauge per name across services
     gauge = (
         existing if isinstance(existing, Gauge) else Gauge(full, documentation, ["service", *labels], registry=REGISTRY)
     )
@@ -129,6 +140,8 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
 
 def consumed(group: str, event_type: str, outcome: str) -> None:
     CONSUMER_EVENTS.labels(group, event_type, outcome).inc()
+    # At DEBUG: the consumer's own line of the trace (shared/tracing.py adds trace_id to it).
+    log_events.debug("%s %s", event_type, outcome, extra={"group": group, "event_type": event_type, "outcome": outcome})
 
 
 def dead_lettered(group: str, topic: str) -> None:
@@ -178,6 +191,9 @@ class HttpMetricsMiddleware:
             HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
             if replayed:
                 IDEMPOTENCY_REPLAYS.labels(self.service, route).inc()
+            if log_http.isEnabledFor(logging.DEBUG):
+                extra = {"component": self.service, "route": route, "status": status}
+                log_http.debug("%s %s %d", scope["method"], route, status, extra=extra)
             if status == 429:
                 principal = scope.get("state", {}).get("principal")
                 role = getattr(getattr(principal, "role", None), "value", None)
