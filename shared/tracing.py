@@ -41,6 +41,8 @@ log = logging.getLogger("ewtp.tracing")
 TRACEPARENT = "traceparent"
 _PATTERN = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _PRINCIPAL_HEADER = b"x-ewtp-principal"
+#: `EWTP_OBSERVABILITY=off`: requests start no trace (the benchmark's baseline; see shared/metrics.py).
+ENABLED = os.environ.get("EWTP_OBSERVABILITY", "on").strip().lower() != "off"
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class TraceMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if not ENABLED or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = None
