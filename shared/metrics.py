@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -170,6 +171,8 @@ class HttpMetricsMiddleware:
         self.app = app
         self.service = service
         self.route_of = route_of
+        # Bound children per (method, route, status): `.labels()` on every request costs more than the count.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not ENABLED or scope["type"] != "http" or scope["path"] == METRICS_PATH:
@@ -191,8 +194,15 @@ class HttpMetricsMiddleware:
         finally:
             route = (self.route_of(scope) if self.route_of else None) or route_template(scope)
             method = scope["method"] if route != UNMATCHED else "other"
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+            children = self._children.get((method, route, status))
+            if children is None:
+                children = (
+                    HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                    HTTP_DURATION.labels(self.service, method, route),
+                )
+                self._children[(method, route, status)] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
             if replayed:
                 IDEMPOTENCY_REPLAYS.labels(self.service, route).inc()
             if log_http.isEnabledFor(logging.DEBUG):
