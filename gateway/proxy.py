@@ -191,7 +191,8 @@ def _went_nowhere(exc: Exception, attempt: SimpleNamespace) -> bool:
 
 
 async def _on_reuse(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
-    ctx.trace_request_ctx.reused = True
+    if isinstance(ctx.trace_request_ctx, SimpleNamespace):  # the gateway's own calls carry none
+        ctx.trace_request_ctx.reused = True
 
 
 class UpstreamResponse(Response):
@@ -261,6 +262,10 @@ class Forwarder:
         )
         self._session = self._new_session(pooled, trace=True)
         self._fresh = self._new_session(aiohttp.TCPConnector(force_close=True, ttl_dns_cache=60), trace=False)
+
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pooled session (None before `start`), for the gateway's own calls to services."""
+        return self._session
 
     async def close(self) -> None:
         for session in (self._session, self._fresh):

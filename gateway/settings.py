@@ -40,13 +40,24 @@ class GatewaySettings(ServiceSettings):
     #: Longest silence from an upstream: before its response headers, and between two body reads.
     upstream_timeout_s: float = Field(default=30.0, gt=0)
     #: How long a verified API key is trusted from memory; revocation in this process evicts at once.
-    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    #: This is THE revocation bound: every other replica refuses a revoked key within this time.
+    key_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
+    #: How often the last-used times gathered in memory are written to the key table (one batch).
+    last_used_flush_s: float = Field(default=30.0, gt=0)
     #: Connections kept to all upstreams together (aiohttp connector limit).
     upstream_max_connections: int = Field(default=256, ge=1)
     #: Idle upstream connections are dropped before the services' own keep-alive (uvicorn: 5 s) ends,
     #: so a request is rarely written into a connection the service is closing (when it is, the
     #: forwarder sends it again on a fresh connection).
     upstream_keepalive_s: float = Field(default=4.0, gt=0)
+
+    #: The gateway's public base URL for the `servers` of `/openapi.json`; empty: relative (`/`).
+    public_url: str = ""
+    #: Upstreams whose readiness the gateway's own `/health/ready` requires (comma-separated names);
+    #: `*` means every deployed one. Others are reported but do not fail the probe.
+    required_upstreams: str = "*"
+    #: How long one round of upstream readiness answers is reused by `/health/ready`.
+    readiness_cache_s: float = Field(default=1.0, ge=0)
 
     #: Where rate-limit counters live: `memory://` (per replica) or `redis://host:port/db` (shared).
     rate_limit_storage: str = "memory://"

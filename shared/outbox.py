@@ -6,7 +6,8 @@ pending rows in commit (id) order, which keeps one aggregate's events ordered on
 marks them published only once the broker acknowledged them. A broker that is down leaves the rows
 waiting; nothing is lost, and a row may be sent more than once (consumers dedupe by event id).
 
-The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback. On
+The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback; it clears
+its wake-up flag before each pass, so a commit that lands during a pass is never left for the poll. On
 PostgreSQL a transaction-level advisory lock keeps a single relay active per database, so several
 replicas never interleave one aggregate's events.
 
@@ -102,6 +103,10 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self.poll_interval_s
         while True:
+            # Clear the wake-up flag BEFORE the pass: a commit that lands during the pass sets it
+            # again and the next wait returns at once. (Clearing after the pass lost that wake-up,
+            # and the event waited for the poll.)
+            self._wake.clear()
             try:
                 more = await self.publish_pending()
                 self.last_error = None
@@ -114,7 +119,6 @@ class OutboxRelay:
                 self.last_error = repr(exc)
                 log.warning("outbox relay pass failed: %r", exc)
                 backoff = min(backoff * 2, 10.0)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 

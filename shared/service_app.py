@@ -84,6 +84,7 @@ def create_service_app(
                 handlers=spec.handlers,
                 max_attempts=settings.consumer_max_attempts,
                 backoff_base_s=settings.consumer_backoff_base_s,
+                fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             )
         )
 

@@ -76,7 +76,7 @@ def check_locode(value: str, name: str = "location") -> str:
     if not _LOCODE.fullmatch(value):
         raise InvalidQuoteRequest(
             f"{name} must be a UN/LOCODE such as RWKGL",
-            errors=[{"field": name, "message": "not a UN/LOCODE (2 letters + 3 of A-Z, 2-9)"}],
+            errors=[{"field": name, "reason": "not a UN/LOCODE (2 letters + 3 of A-Z, 2-9)"}],
         )
     return value
 
@@ -107,7 +107,7 @@ def parse_incoterm(text: str) -> Incoterm:
     except ValueError:
         raise InvalidQuoteRequest(
             f"{text!r} is not an Incoterms 2020 rule",
-            errors=[{"field": "incoterm", "message": "one of " + ", ".join(Incoterm)}],
+            errors=[{"field": "incoterm", "reason": "one of " + ", ".join(Incoterm)}],
         ) from None
 
 
@@ -119,7 +119,7 @@ def modes_for_incoterm(incoterm: Incoterm, requested: Mode | None = None) -> tup
     if requested not in allowed:
         raise InvalidQuoteRequest(
             f"{incoterm.value} applies to sea freight only, not {requested.value}",
-            errors=[{"field": "incoterm", "message": f"{incoterm.value} is for sea only"}],
+            errors=[{"field": "incoterm", "reason": f"{incoterm.value} is for sea only"}],
         )
     return (requested,)
 
@@ -265,24 +265,24 @@ def check_parcels(parcels: Sequence[Parcel], config: LogisticsConfig = DEFAULT_C
     limits = config.limits
     errors: list[dict[str, str]] = []
     if not parcels:
-        errors.append({"field": "parcels", "message": "at least one parcel line is required"})
+        errors.append({"field": "parcels", "reason": "at least one parcel line is required"})
     if len(parcels) > limits.max_parcel_lines:
-        errors.append({"field": "parcels", "message": f"at most {limits.max_parcel_lines} lines"})
+        errors.append({"field": "parcels", "reason": f"at most {limits.max_parcel_lines} lines"})
     for i, p in enumerate(parcels):
-        where = f"parcels[{i}]"
+        where = f"parcels.{i}"
         if not 1 <= p.count <= limits.max_parcels:
-            errors.append({"field": f"{where}.count", "message": f"between 1 and {limits.max_parcels}"})
+            errors.append({"field": f"{where}.count", "reason": f"between 1 and {limits.max_parcels}"})
         if not (p.weight_kg.is_finite() and 0 < p.weight_kg <= limits.max_parcel_weight_kg):
             message = f"greater than 0 and at most {limits.max_parcel_weight_kg} kg"
-            errors.append({"field": f"{where}.weight_kg", "message": message})
+            errors.append({"field": f"{where}.weight_kg", "reason": message})
         for name in ("length_cm", "width_cm", "height_cm"):
             value: Decimal = getattr(p, name)
             if not (value.is_finite() and 0 < value <= limits.max_dimension_cm):
                 message = f"greater than 0 and at most {limits.max_dimension_cm} cm"
-                errors.append({"field": f"{where}.{name}", "message": message})
+                errors.append({"field": f"{where}.{name}", "reason": message})
     total = sum(p.count for p in parcels)
     if parcels and total > limits.max_parcels:
-        errors.append({"field": "parcels", "message": f"at most {limits.max_parcels} parcels in all, not {total}"})
+        errors.append({"field": "parcels", "reason": f"at most {limits.max_parcels} parcels in all, not {total}"})
     if errors:
         raise InvalidQuoteRequest("The parcels cannot be quoted.", errors=errors)
 
@@ -597,7 +597,7 @@ class TrackingEvent:
         check_locode(self.location, "location")
         if self.at.tzinfo is None:
             raise InvalidQuoteRequest(
-                "tracking time needs a time zone", errors=[{"field": "at", "message": "no time zone"}]
+                "tracking time needs a time zone", errors=[{"field": "at", "reason": "no time zone"}]
             )
 
     def sort_key(self) -> tuple[datetime, int, int]:

@@ -70,6 +70,37 @@ async def test_a_commit_wakes_the_relay(db: Database, broker: TansuBroker) -> No
         await publisher.stop()
 
 
+class _CommitsDuringItsFirstSend(KafkaPublisher):
+    """A real publisher that, while the relay's first pass is sending, commits one more event."""
+
+    def __init__(self, db: Database, bootstrap: str, topic: str) -> None:
+        super().__init__(bootstrap, [topic])
+        self.db, self.topic, self.late_ids = db, topic, list[str]()
+
+    async def send_batch(self, records):  # type: ignore[no-untyped-def]
+        if not self.late_ids:
+            self.late_ids = await _stage(self.db, self.topic, "aggregate-late", 1)
+        return await super().send_batch(records)
+
+
+async def test_a_commit_during_a_pass_is_published_without_waiting_for_the_poll(
+    db: Database, broker: TansuBroker
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    publisher = _CommitsDuringItsFirstSend(db, broker.bootstrap, topic)
+    relay = OutboxRelay(db, publisher, poll_interval_s=3600)  # only a kept wake-up publishes the late event
+    first = await _stage(db, topic, "aggregate-early", 1)
+    task = asyncio.create_task(relay.run())
+    try:
+        await _until_published(relay, timeout_s=15)
+        records = await read_topic(broker.bootstrap, topic, lambda rs: len(rs) >= 2)
+        # Two aggregates, two keys: their order across partitions is not defined, only that both arrive.
+        assert sorted(e.id for e in events(records)) == sorted(first + publisher.late_ids)
+    finally:
+        task.cancel()
+        await publisher.stop()
+
+
 async def test_events_wait_out_a_broker_outage(db: Database, tmp_root: Path) -> None:
     outage = TansuBroker(log_dir=tmp_root)
     outage.start()
