@@ -369,8 +369,12 @@ def deployment(unit: Unit) -> Doc:
     # The endpoint is removed before SIGTERM lands; keep serving meanwhile.
     server["lifecycle"] = {"preStop": {"sleep": {"seconds": 5}}}
     wait = app_container(unit, "wait-for-migration", ["python", "-m", "shared.migrate", unit.name, "--wait"])
+    scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(unit.port), "prometheus.io/path": "/metrics"}
     template = {
-        "metadata": {"labels": {**labels(unit.name, role), "app.kubernetes.io/part-of": PART_OF}},
+        "metadata": {
+            "labels": {**labels(unit.name, role), "app.kubernetes.io/part-of": PART_OF},
+            "annotations": scrape,
+        },
         "spec": {**pod_spec(unit, [server], init=[wait]), "terminationGracePeriodSeconds": 30},
     }
     return {
@@ -462,6 +466,10 @@ DNS_EGRESS: Doc = {
 }
 
 
+#: Prometheus scrapes /metrics (unsigned) from the monitoring namespace; nothing else but the gateway calls a service.
+MONITORING_PEER: Doc = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+
+
 def role_peer(role: str, port: int) -> Doc:
     return {
         "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {ROLE_LABEL: role}}}],
@@ -484,7 +492,7 @@ def network_policy(unit: Unit) -> Doc:
     else:
         ingress = [
             {
-                "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}],
+                "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}, MONITORING_PEER],
                 "ports": [{"protocol": "TCP", "port": unit.port}],
             }
         ]

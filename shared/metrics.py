@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -44,6 +46,7 @@ __all__ = [
     "IDEMPOTENCY_REPLAYS",
     "METRICS_PATH",
     "REGISTRY",
+    "SAGAS_OVERDUE",
     "HttpMetricsMiddleware",
     "consumed",
     "dead_lettered",
@@ -53,8 +56,14 @@ __all__ = [
 ]
 
 log = logging.getLogger("ewtp.metrics")
+#: One line per request and per consumed event, at DEBUG (off unless asked for): an access log.
+log_http = logging.getLogger("ewtp.http")
+log_events = logging.getLogger("ewtp.consumer.events")
 
 METRICS_PATH = "/metrics"
+#: `EWTP_OBSERVABILITY=off` makes the HTTP metrics and trace middlewares pass through (the benchmark's
+#: baseline); consumer and outbox metrics stay on (their cost is per event, not per request).
+ENABLED = os.environ.get("EWTP_OBSERVABILITY", "on").strip().lower() != "off"
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 
@@ -106,6 +115,13 @@ GATEWAY_RATE_LIMITED = Counter(
     "ewtp_gateway_rate_limited", "Requests refused for a key over its role's rate limit.", ["role"], registry=REGISTRY
 )
 
+SAGAS_OVERDUE = Gauge(
+    "ewtp_saga_overdue",
+    "Saga instances still pending past their deadline (a service registers its collector).",
+    ["service", "saga"],
+    registry=REGISTRY,
+)
+
 #: The route label of a request that matched no route (404s must not mint one label per path).
 UNMATCHED = "unmatched"
 
@@ -119,7 +135,7 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
     `collect` returns {label values: value}; label values must come from a finite set (states, not ids).
     """
     full = f"ewtp_{name}"
-    existing = REGISTRY._names_to_collectors.get(full)
+    existing = REGISTRY._names_to_collectors.get(full)  # noqa: SLF001 - one gauge per name across services
     gauge = (
         existing if isinstance(existing, Gauge) else Gauge(full, documentation, ["service", *labels], registry=REGISTRY)
     )
@@ -129,6 +145,8 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
 
 def consumed(group: str, event_type: str, outcome: str) -> None:
     CONSUMER_EVENTS.labels(group, event_type, outcome).inc()
+    # At DEBUG: the consumer's own line of the trace (shared/tracing.py adds trace_id to it).
+    log_events.debug("%s %s", event_type, outcome, extra={"group": group, "event_type": event_type, "outcome": outcome})
 
 
 def dead_lettered(group: str, topic: str) -> None:
@@ -153,9 +171,11 @@ class HttpMetricsMiddleware:
         self.app = app
         self.service = service
         self.route_of = route_of
+        # Bound children per (method, route, status): `.labels()` on every request costs more than the count.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+        if not ENABLED or scope["type"] != "http" or scope["path"] == METRICS_PATH:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -174,10 +194,20 @@ class HttpMetricsMiddleware:
         finally:
             route = (self.route_of(scope) if self.route_of else None) or route_template(scope)
             method = scope["method"] if route != UNMATCHED else "other"
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+            children = self._children.get((method, route, status))
+            if children is None:
+                children = (
+                    HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                    HTTP_DURATION.labels(self.service, method, route),
+                )
+                self._children[(method, route, status)] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
             if replayed:
                 IDEMPOTENCY_REPLAYS.labels(self.service, route).inc()
+            if log_http.isEnabledFor(logging.DEBUG):
+                extra = {"component": self.service, "route": route, "status": status}
+                log_http.debug("%s %s %d", scope["method"], route, status, extra=extra)
             if status == 429:
                 principal = scope.get("state", {}).get("principal")
                 role = getattr(getattr(principal, "role", None), "value", None)

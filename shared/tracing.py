@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
-import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,10 +40,16 @@ log = logging.getLogger("ewtp.tracing")
 TRACEPARENT = "traceparent"
 _PATTERN = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _PRINCIPAL_HEADER = b"x-ewtp-principal"
+#: `EWTP_OBSERVABILITY=off`: requests start no trace (the benchmark's baseline; see shared/metrics.py).
+ENABLED = os.environ.get("EWTP_OBSERVABILITY", "on").strip().lower() != "off"
 
 
-@dataclass(frozen=True)
-class TraceContext:
+def _hex(bits: int) -> str:
+    """A random id (W3C asks for randomness, not secrecy; the `random` module avoids a syscall per id)."""
+    return f"{random.getrandbits(bits) or 1:0{bits // 4}x}"
+
+
+class TraceContext(NamedTuple):
     trace_id: str
     span_id: str
     flags: str = "01"
@@ -54,7 +59,7 @@ class TraceContext:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
     def child(self) -> TraceContext:
-        return TraceContext(self.trace_id, secrets.token_hex(8), self.flags)
+        return TraceContext(self.trace_id, _hex(64), self.flags)
 
 
 _current: ContextVar[TraceContext | None] = ContextVar("trace", default=None)
@@ -70,7 +75,7 @@ def parse(value: str | None) -> TraceContext | None:
 
 
 def new_trace() -> TraceContext:
-    return TraceContext(secrets.token_hex(16), secrets.token_hex(8))
+    return TraceContext(_hex(128), _hex(64))
 
 
 def current() -> TraceContext | None:
@@ -108,7 +113,7 @@ class TraceMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if not ENABLED or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = None

@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from deploy.generate import MONITORING_PEER
 from deploy.topology import HEALTH_LIVE, HEALTH_READY, Unit, settings_env_names
 
 Doc = dict[str, Any]
@@ -263,8 +264,8 @@ def policy_problems(where: str, policies: list[Doc], unit: Unit) -> list[str]:
             if ports != [unit.port]:
                 problems.append(f"{where}: NetworkPolicy admits ports {ports}, registry says {unit.port}")
             if not unit.is_gateway:
-                peers = [peer.get("podSelector", {}).get("matchLabels", {}) for peer in rule.get("from", [])]
-                if peers != [{"app.kubernetes.io/name": "gateway"}]:
+                peers = [peer for peer in rule.get("from", []) if peer != MONITORING_PEER]
+                if peers != [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}]:
                     problems.append(f"{where}: NetworkPolicy admits {peers or 'anyone'}, only the gateway may call it")
         if not unit.is_gateway:
             egress_ports = {p.get("port") for rule in spec.get("egress", []) for p in rule.get("ports", [])}

@@ -16,11 +16,13 @@ KUBECTL = "/usr/bin/kubectl"
 OVERLAYS = ("dev", "prod")
 
 
-def render(overlay: str) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [KUBECTL, "kustomize", str(ROOT / "k8s" / "overlays" / overlay)], check=True, capture_output=True, text=True
-    ).stdout
+def render_path(path: Path) -> list[dict[str, Any]]:
+    out = subprocess.run([KUBECTL, "kustomize", str(path)], check=True, capture_output=True, text=True).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def render(overlay: str) -> list[dict[str, Any]]:
+    return render_path(ROOT / "k8s" / "overlays" / overlay)
 
 
 @pytest.fixture(scope="session")

@@ -74,3 +74,11 @@ def test_an_invalid_compose_file_is_refused(compose: dict[str, Any]) -> None:
     broken["services"]["gateway"]["depends_on"]["postgres"]["condition"] = "service_ready"
     broken["services"]["gateway"]["helthcheck"] = {}
     assert len(compose_errors(broken)) >= 2
+
+
+def test_monitoring_kustomization_renders_valid_config_maps() -> None:
+    from tests.deploy.conftest import ROOT, render_path
+
+    objects = render_path(ROOT / "k8s" / "monitoring")
+    assert {o["metadata"]["name"] for o in objects} == {"ewtp-dashboard", "ewtp-alert-rules"}
+    assert [e for obj in objects for e in schema_errors(obj)] == []
