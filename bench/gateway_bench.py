@@ -319,7 +319,8 @@ def main() -> None:
                 gw_cpu = fast_gw.cpu_us["gateway"]
                 print()
                 print(
-                    f"gateway CPU per forwarded request: {gw_cpu:,.0f} µs = {gw_cpu / ping_cpu:.2f}× a bare ping's {ping_cpu:,.0f} µs (target ≤ 2.5×)"
+                    f"gateway CPU per forwarded request: {gw_cpu:,.0f} µs = {gw_cpu / ping_cpu:.2f}×"
+                    f" a bare ping's {ping_cpu:,.0f} µs (target ≤ 2.5×)"
                 )
                 ratio = fast_gw.rate / fast_direct.rate
                 print(f"through-gateway throughput, fastest read: {ratio:.2f}× direct (target ≥ 0.8×)")
