@@ -35,7 +35,7 @@ async def load_visible(
     confirm it exists): another seller's, and for a lender a draft, which the queue never lists."""
     app = await repo.get(application_id, lock=lock)
     hidden = app is None or (
-        (identity.role is KeyRole.SELLER and app.seller_id != identity.subject)
+        (identity.role is KeyRole.SELLER and not identity.owns(app.seller_id))
         or (identity.role is KeyRole.LENDER and Status(app.status) is Status.DRAFT)
     )
     if hidden:
