@@ -165,6 +165,9 @@ def _choose(body: dict[str, Any], option_id: str | None) -> dict[str, Any] | str
 def _decide(body: dict[str, Any] | None, order: OrderConfirmedV1) -> dict[str, Any] | str:
     if body is None:
         return f"unknown quote {order.logistics_quote_id}"
+    if order.incoterm is not None and order.incoterm != body["incoterm"]:
+        # The quote priced who pays for which leg under its own rule; another rule is another price.
+        return f"order's Incoterm {order.incoterm} differs from the quote's {body['incoterm']}"
     chosen = _choose(body, order.logistics_option_id)
     if isinstance(chosen, str):
         return chosen
