@@ -142,7 +142,8 @@ async def search(
         last = rows[limit - 1]
         next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
         rows = rows[:limit]
-    items = [_shipment_out(r, [_event_of(e) for e in await repo.timeline(r.id)]) for r in rows]
+    timelines = await repo.timelines([r.id for r in rows])
+    items = [_shipment_out(r, [_event_of(e) for e in timelines[r.id]]) for r in rows]
     return Page[ShipmentOut](items=items, next_cursor=next_cursor)
 
 
