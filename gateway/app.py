@@ -35,9 +35,11 @@ from gateway.settings import GatewaySettings
 from shared.db import Database
 from shared.errors import install_problem_handlers
 from shared.http import BodyLimitMiddleware
+from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
 from shared.periodic import run_periodically
+from shared.tracing import TraceMiddleware, install_log_fields
 
 __all__ = ["GatewayApp", "create_app"]
 
@@ -63,6 +65,7 @@ class GatewayApp(FastAPI):
 def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
+    install_log_fields()
     db = Database(settings.database_url)
     keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
     forwarder = Forwarder(settings)
@@ -110,6 +113,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     app.state.readiness = readiness
     app.state.documents = documents
     app.include_router(public_router(db, readiness, documents, settings.public_url, required))
+    app.router.routes.append(metrics_route(settings.service_name))
     app.include_router(admin_router)
     app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
     add_problem_responses(app)
@@ -120,11 +124,21 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(CorsMiddleware, origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
+    # Forwarded requests are labelled by the service they go to (bounded), not by their raw path.
+    app.add_middleware(HttpMetricsMiddleware, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
+    app.add_middleware(TraceMiddleware)
     # The forwarded paths: the same layers, innermost first, around the forwarder.
     edge: ASGIApp = BodyLimitMiddleware(forwarder, max_bytes=settings.max_body_bytes)
     edge = RateLimitMiddleware(AuthorizationMiddleware(edge), limiter=limiter)
     edge = ApiKeyMiddleware(edge, keys=keys)
     if settings.cors_origins:
         edge = CorsMiddleware(edge, origins=settings.cors_origins)
-    app.edge = RequestIdMiddleware(edge)
+    edge = RequestIdMiddleware(edge)
+    edge = HttpMetricsMiddleware(edge, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
+    app.edge = TraceMiddleware(edge)
     return app
+
+
+def _forwarded_route(path: str) -> str | None:
+    service = service_for(path)
+    return f"forward:{service.value}" if service else None

@@ -376,7 +376,7 @@ class KeyStore:
 
 async def migrate(database_url: str) -> None:
     """Bring the gateway database to the latest schema (idempotent)."""
-    await upgrade_to_head(MIGRATIONS, database_url)
+    await upgrade_to_head(MIGRATIONS, database_url, platform=False)
 
 
 def create_key_sync(

@@ -24,6 +24,7 @@ from gateway.keys import KeyStore
 from gateway.public import is_public
 from shared.errors import Problem, ServiceUnavailable, Unauthorized, problem_response
 from shared.observability import request_id_var
+from shared.tracing import set_principal
 
 __all__ = ["ApiKeyMiddleware", "RequestIdMiddleware", "accept_request_id", "presented_key"]
 
@@ -122,4 +123,5 @@ class ApiKeyMiddleware:
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        set_principal(principal.key_id)
         await self.app(scope, receive, send)

@@ -56,6 +56,8 @@ from shared.errors import (
     Unauthorized,
     problem_response,
 )
+from shared.metrics import GATEWAY_UPSTREAM_ERRORS
+from shared.tracing import outgoing_headers
 
 __all__ = [
     "CHUNK_BYTES",
@@ -128,6 +130,7 @@ def upstream_headers(
     headers.update(identity)
     if forwarded:
         headers.update(forwarded)
+    headers.update(outgoing_headers())  # the gateway's span, not the client's, is the service's parent
     return headers
 
 
@@ -370,9 +373,11 @@ class Forwarder:
                 )
         except TimeoutError:  # before ClientError: aiohttp's timeouts are both
             log.warning("%s timed out on %s %s", service.value, method, path)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "timeout").inc()
             detail = f"The {service.value} service did not answer in time."
             raise GatewayTimeout(detail, service=service.value) from None
         except aiohttp.ClientError as exc:
             log.warning("%s failed on %s %s: %r", service.value, method, path, exc)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "unreachable").inc()
             raise BadGateway(f"The {service.value} service could not be reached.", service=service.value) from None
         return UpstreamResponse(upstream, service, self.internal_origins)

@@ -23,7 +23,8 @@ from shared.errors import ServiceUnavailable, problem_response
 __all__ = ["ASSETS_PREFIX", "PUBLIC_PATHS", "is_public", "public_router"]
 
 ASSETS_PREFIX = "/docs/assets/"
-PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/openapi.json", "/asyncapi.json", "/docs"})
+#: /metrics is public on the gateway's own port but never routed by the Ingress (k8s/).
+PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/metrics", "/openapi.json", "/asyncapi.json", "/docs"})
 
 
 def is_public(path: str) -> bool:
