@@ -64,6 +64,7 @@ def uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[sub
                 # As deploy/run_local.py serves them: malformed requests get a problem+json 400.
                 "--http",
                 "shared.http:ProblemHttpToolsProtocol",
+                "--no-proxy-headers",
             ],
             cwd=ROOT,
             env={**os.environ, **env},

@@ -109,6 +109,8 @@ class Children:
         argv = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", HOST, "--port", str(port)]
         # Malformed requests get a problem+json 400 with a request id, not uvicorn's plain text.
         argv += ["--http", "shared.http:ProblemHttpToolsProtocol"]
+        # X-Forwarded-* are the gateway's business (GATEWAY_TRUSTED_PROXIES): uvicorn must not believe them first.
+        argv += ["--no-proxy-headers"]
         self.start(name, [*argv, "--no-access-log", "--log-level", "warning"], env)
 
     def dead(self) -> str | None:

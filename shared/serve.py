@@ -93,6 +93,8 @@ def serve(target: Component) -> None:
         port=target.port,
         # Malformed requests get a problem+json 400 with a request id, not uvicorn's plain text.
         http="shared.http:ProblemHttpToolsProtocol",
+        # X-Forwarded-* are the gateway's business (GATEWAY_TRUSTED_PROXIES): uvicorn must not believe them first.
+        proxy_headers=False,
         access_log=False,
         log_level=os.environ.get("EWTP_UVICORN_LOG_LEVEL", "warning"),
         # Kubernetes sends SIGTERM after the pod left the endpoints; finish in-flight requests.

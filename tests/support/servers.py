@@ -20,7 +20,13 @@ class ServerThread:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", http=ProblemHttpToolsProtocol
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            http=ProblemHttpToolsProtocol,
+            proxy_headers=False,  # as deploy serves them: X-Forwarded-* are the gateway's business
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"uvicorn-{port}")
