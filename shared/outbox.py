@@ -37,7 +37,7 @@ from shared.db import Database, utcnow
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
 
-__all__ = ["EventSource", "OutboxRelay", "add_event", "lock_aggregate", "publish"]
+__all__ = ["EventSource", "OutboxRelay", "add_event", "add_events", "lock_aggregate", "publish"]
 
 log = logging.getLogger("ewtp.outbox")
 
@@ -54,6 +54,29 @@ async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> Non
             created_at=utcnow(),
         )
     )
+
+
+async def add_events(session: AsyncSession, topic: str, events: list[CloudEvent]) -> None:
+    """Stage several events in one statement (an executemany), in list order.
+
+    No aggregate lock is taken: use it for aggregates created in this transaction (nobody else can
+    publish for them before it commits), or after taking their locks yourself.
+    """
+    if not events:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "event_id": e.id,
+            "event_type": e.type,
+            "topic": topic,
+            "key": e.subject or e.id,
+            "payload": e.to_bytes(),
+            "created_at": now,
+        }
+        for e in events
+    ]
+    await session.execute(insert(outbox_table), rows)
 
 
 async def lock_aggregate(session: AsyncSession, subject: str) -> None:

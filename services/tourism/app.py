@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.tourism.api import routers
+from services.tourism.bookings.batcher import HoldBatcher
 from services.tourism.bookings.service import sweep
 from services.tourism.context import TourismContext
 from services.tourism.offers.service import seed
@@ -43,6 +44,8 @@ def create_app(settings: TourismSettings | None = None) -> FastAPI:
         background=[seed_offers, hold_sweeper],
     )
     app.state.tourism = ctx
+    if settings.hold_batching:
+        app.state.tourism_holds = HoldBatcher(app.state.db, ctx, max_batch=settings.hold_batch_max)
     return app
 
 
