@@ -7,7 +7,7 @@ from pathlib import Path
 from shared.contracts import CloudEvent
 from shared.db import Database
 from shared.kafka import KafkaPublisher
-from shared.outbox import OutboxRelay, add_event
+from shared.outbox import OutboxRelay, add_event, add_events
 from tests.support.broker import TansuBroker
 from tests.support.events import events, read_topic
 
@@ -122,3 +122,20 @@ async def test_events_wait_out_a_broker_outage(db: Database, tmp_root: Path) -> 
         task.cancel()
         await publisher.stop()
         outage.stop()
+
+
+async def test_events_staged_together_publish_in_list_order(db: Database, broker: TansuBroker) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    staged = [_event("aggregate-new", n) for n in range(4)]
+    async with db.transaction() as session:
+        await add_events(session, topic, staged)
+        await add_events(session, topic, [])
+    publisher = KafkaPublisher(broker.bootstrap, [topic])
+    relay = OutboxRelay(db, publisher)
+    try:
+        await relay.publish_pending()
+        records = await read_topic(broker.bootstrap, topic, lambda rs: len(rs) >= 4)
+        assert [e.id for e in events(records)] == [e.id for e in staged]
+        assert {r.key for r in records} == {b"aggregate-new"}
+    finally:
+        await publisher.stop()
