@@ -26,11 +26,16 @@ def create_app(settings: TourismSettings | None = None) -> FastAPI:
     ctx = TourismContext(figures=settings.figures(), sweep_batch=settings.sweep_batch)
 
     async def seed_offers(parts: ServiceParts) -> None:
-        if settings.seed_offers:
+        if not settings.seed_offers:
+            return
+        try:
             async with parts.db.transaction() as session:
                 added = await seed(session, ctx)
-            if added:
-                log.info("seeded %d offers", added)
+        except Exception as exc:  # another replica seeding at the same moment, say: never fatal
+            log.warning("seeding the offers failed: %r", exc)
+            return
+        if added:
+            log.info("seeded %d offers", added)
 
     async def hold_sweeper(parts: ServiceParts) -> None:
         await run_periodically("expired-hold sweeper", settings.sweep_interval_s, lambda: sweep(parts.db, ctx))

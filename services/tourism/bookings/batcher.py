@@ -65,6 +65,8 @@ class HoldBatcher:
         """Hold places for the party (the rules are checked now; the places at the batch's write)."""
         booking = service.prepare_hold(body, identity, self.ctx, offers, self.ctx.now())
         answer: asyncio.Future[BookingOut] = asyncio.get_running_loop().create_future()
+        # A caller that went away never reads its answer; reading it here keeps asyncio from logging it.
+        answer.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self._queue.append(_Pending(booking, answer))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="tourism-hold-batches")
