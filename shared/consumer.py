@@ -38,7 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import CloudEvent, dlq_topic
 from shared.db import Database, insert_ignore, utcnow
 from shared.kafka import KafkaPublisher, ensure_topics
+from shared.metrics import consumed, dead_lettered, record_lag
 from shared.tables import inbox_table
+from shared.tracing import continue_from_event
 
 __all__ = ["EventConsumer", "Handler", "PoisonMessage", "claim_event"]
 
@@ -134,6 +136,7 @@ class EventConsumer:
             for tp, records in batches.items():
                 await self.process_batch(records)
                 await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+                record_lag(self.group_id, tp.topic, tp.partition, consumer.highwater(tp), records[-1].offset + 1)
 
     async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply one partition's records in one transaction; on any failure, one by one (see above)."""
@@ -172,14 +175,17 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # not an event this consumer cares about
+        continue_from_event(event)
         attempt = 0
         outage = 0
         while True:
             attempt += 1
             try:
                 async with self.db.transaction() as session:
-                    if await claim_event(session, self.group_id, event):
+                    claimed = await claim_event(session, self.group_id, event)
+                    if claimed:
                         await handler(session, event)
+                consumed(self.group_id, event.type, "processed" if claimed else "duplicate")
                 return
             except (ValidationError, PoisonMessage) as exc:
                 await self._dead_letter(record, exc, attempts=attempt)
@@ -195,6 +201,7 @@ class EventConsumer:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return
                 log.warning("handler for %s failed (attempt %d): %r", event.type, attempt, exc)
+                consumed(self.group_id, event.type, "retried")
                 await asyncio.sleep(self.backoff_base_s * 2 ** (attempt - 1))
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
@@ -216,3 +223,4 @@ class EventConsumer:
         ):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+        dead_lettered(self.group_id, record.topic)

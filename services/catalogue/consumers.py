@@ -50,10 +50,16 @@ async def on_order_rejected(session: AsyncSession, event: CloudEvent) -> None:
     await stock.release_for_order(session, data.order_id, "order_rejected", cancelled=False)
 
 
+async def on_order_shipped(session: AsyncSession, event: CloudEvent) -> None:
+    data = order_events.OrderShippedV1.from_event(event)
+    await stock.sell_for_order(session, data.order_id)
+
+
 SELLER_HANDLERS: dict[str, Handler] = dict.fromkeys(_SELLER_STATUS, on_seller_event)
 
 ORDER_HANDLERS: dict[str, Handler] = {
     order_events.OrderPlacedV1.TYPE: on_order_placed,
     order_events.OrderCancelledV1.TYPE: on_order_cancelled,
     order_events.OrderRejectedV1.TYPE: on_order_rejected,
+    order_events.OrderShippedV1.TYPE: on_order_shipped,
 }

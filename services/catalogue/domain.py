@@ -110,6 +110,8 @@ class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     REJECTED = "rejected"
     RELEASED = "released"
+    #: The order shipped: the reserved units left the warehouse (on hand and reserved both dropped).
+    SOLD = "sold"
 
 
 class SellerStatus(StrEnum):

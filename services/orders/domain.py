@@ -272,6 +272,8 @@ class OrderContent:
     lines: tuple[LineContent, ...]
     logistics_quote_id: str | None = None
     incoterm: str | None = None
+    #: The chosen option of the quote (added later: it enters the fingerprint only when given).
+    logistics_option_id: str | None = None
 
 
 def order_fingerprint(content: OrderContent) -> str:
@@ -294,6 +296,8 @@ def order_fingerprint(content: OrderContent) -> str:
         "logistics_quote_id": content.logistics_quote_id,
         "incoterm": content.incoterm,
     }
+    if content.logistics_option_id is not None:
+        canonical["logistics_option_id"] = content.logistics_option_id
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

@@ -51,6 +51,8 @@ class StockRepository:
 
     async def try_reserve(self, listing_id: str, quantity: int, at: datetime) -> int | None:
         """Reserve `quantity` if that much is available on a published listing; the new version or None."""
+        if quantity > MAX_ON_HAND:  # the sum of an order's lines for one listing: no listing holds that much,
+            return None  # and as a parameter it would overflow PostgreSQL's INTEGER (a 500, then the DLQ)
         stmt = (
             update(Listing)
             .where(
@@ -69,6 +71,23 @@ class StockRepository:
             update(Listing)
             .where(Listing.id == listing_id, Listing.reserved >= quantity)
             .values(reserved=Listing.reserved - quantity, version=Listing.version + 1, updated_at=at)
+            .returning(Listing.version, Listing.status, Listing.on_hand, Listing.reserved)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else StockRow(*row)
+
+    async def sell(self, listing_id: str, quantity: int, at: datetime) -> StockRow | None:
+        """Turn `quantity` reserved units into a sale: on hand and reserved both drop by it."""
+        stmt = (
+            update(Listing)
+            .where(Listing.id == listing_id, Listing.reserved >= quantity, Listing.on_hand >= quantity)
+            .values(
+                on_hand=Listing.on_hand - quantity,
+                reserved=Listing.reserved - quantity,
+                version=Listing.version + 1,
+                updated_at=at,
+            )
             .returning(Listing.version, Listing.status, Listing.on_hand, Listing.reserved)
             .execution_options(synchronize_session=False)
         )

@@ -276,3 +276,33 @@ async def release_for_order(session: AsyncSession, order_id: str, reason: str, *
         subject=order_id,
     )
     return True
+
+
+async def sell_for_order(session: AsyncSession, order_id: str, at: datetime | None = None) -> bool:
+    """The order shipped: its reserved units leave stock (on hand and reserved drop), exactly once.
+
+    Idempotent by reservation state, like a release: only a `reserved` reservation becomes `sold`
+    (compare-and-set), so a redelivered or repeated order.shipped changes nothing. A shipment for an
+    order whose stock was released or never reserved moves no stock (orders flags that story).
+    """
+    if len(order_id) > 64:
+        return False
+    repo = Repositories(session)
+    await repo.lock_writes()
+    now = at or utcnow()
+    if not await repo.stock.set_reservation_status(
+        order_id, ReservationStatus.RESERVED.value, ReservationStatus.SOLD.value, "order_shipped", now
+    ):
+        return False
+    totals: dict[str, int] = {}
+    for line in await repo.stock.reservation_lines(order_id):
+        totals[line.listing_id] = totals.get(line.listing_id, 0) + line.quantity
+    changes = []
+    for listing_id in sorted(totals):
+        row = await repo.stock.sell(listing_id, totals[listing_id], now)
+        if row is None:  # the reservation guarantees the units; a CHECK would refuse anything else
+            raise Conflict(f"Listing {listing_id} does not hold the units reserved for order {order_id}.")
+        if row.status == ListingStatus.PUBLISHED:
+            changes.append(change_row(listing_id, ChangeOp.UPSERT, row.version, now))
+    await repo.feed.log_changes(changes)
+    return True
