@@ -73,29 +73,6 @@ async def add_events(session: AsyncSession, staged: Sequence[tuple[str, CloudEve
         await session.execute(insert(outbox_table), [_outbox_row(topic, event) for topic, event in staged])
 
 
-async def add_events(session: AsyncSession, topic: str, events: list[CloudEvent]) -> None:
-    """Stage several events in one statement (an executemany), in list order.
-
-    No aggregate lock is taken: use it for aggregates created in this transaction (nobody else can
-    publish for them before it commits), or after taking their locks yourself.
-    """
-    if not events:
-        return
-    now = utcnow()
-    rows = [
-        {
-            "event_id": e.id,
-            "event_type": e.type,
-            "topic": topic,
-            "key": e.subject or e.id,
-            "payload": e.to_bytes(),
-            "created_at": now,
-        }
-        for e in events
-    ]
-    await session.execute(insert(outbox_table), rows)
-
-
 async def lock_aggregate(session: AsyncSession, subject: str) -> None:
     """Hold `subject`'s aggregate lock until the transaction ends (PostgreSQL; see the ordering rule)."""
     if session.get_bind().dialect.name == "postgresql":

@@ -175,8 +175,8 @@ async def test_events_staged_together_publish_in_list_order(db: Database, broker
     topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
     staged = [_event("aggregate-new", n) for n in range(4)]
     async with db.transaction() as session:
-        await add_events(session, topic, staged)
-        await add_events(session, topic, [])
+        await add_events(session, [(topic, e) for e in staged])
+        await add_events(session, [])
     publisher = KafkaPublisher(broker.bootstrap, [topic])
     relay = OutboxRelay(db, publisher)
     try:

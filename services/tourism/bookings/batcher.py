@@ -35,7 +35,7 @@ from services.tourism.models import Booking
 from services.tourism.offers.repository import CachedOffer
 from services.tourism.schemas import BookingOut, HoldCreate
 from shared.auth import Identity
-from shared.contracts import new_event
+from shared.contracts import CloudEvent
 from shared.contracts.tourism import TOPIC
 from shared.db import Database
 from shared.errors import Problem
@@ -49,6 +49,8 @@ log = logging.getLogger("ewtp.tourism.holds")
 @dataclass
 class _Pending:
     booking: Booking
+    #: `booking.held`, made in the request's task so it carries that request's trace context.
+    event: CloudEvent
     answer: asyncio.Future[BookingOut]
 
 
@@ -63,11 +65,13 @@ class HoldBatcher:
 
     async def hold(self, body: HoldCreate, identity: Identity, offers: Mapping[str, CachedOffer]) -> BookingOut:
         """Hold places for the party (the rules are checked now; the places at the batch's write)."""
-        booking = service.prepare_hold(body, identity, self.ctx, offers, self.ctx.now())
+        now = self.ctx.now()
+        booking = service.prepare_hold(body, identity, self.ctx, offers, now)
+        event = EVENTS.event(service.held_event(booking, now), subject=booking.id)
         answer: asyncio.Future[BookingOut] = asyncio.get_running_loop().create_future()
         # A caller that went away never reads its answer; reading it here keeps asyncio from logging it.
         answer.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-        self._queue.append(_Pending(booking, answer))
+        self._queue.append(_Pending(booking, event, answer))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="tourism-hold-batches")
         return await asyncio.shield(answer)
@@ -113,14 +117,7 @@ class HoldBatcher:
                 if places and not await repo.take_exactly(offer_id, day, places):
                     raise RuntimeError(f"the counter of {offer_id} on {day} moved under its lock")
             await repo.add_many([service.booking_row(p.booking) for p in granted])
-            await add_events(
-                session,
-                TOPIC,
-                [
-                    new_event(service.held_event(p.booking, now), source=EVENTS.source, subject=p.booking.id)
-                    for p in granted
-                ],
-            )
+            await add_events(session, [(TOPIC, p.event) for p in granted])
             await service.publish_expired(session, expired_events, now)
         for pending in granted:
             if not pending.answer.done():
