@@ -7,7 +7,8 @@ offer through the ops API, then, with an aiohttp load generator pinned to one co
 
 1. a bare ping: the gateway's `/health/live` (no upstream, no database), the yardstick;
 2. holds: `POST /v1/tourism/bookings` of 1 permit on one hot date (capacity large enough not to
-   sell out during the run) from N concurrent clients: holds/s and p50/p99 latency;
+   sell out during the run) from N concurrent clients: holds/s and p50/p99 latency, through the
+   gateway and then straight to the service (signed here as the gateway signs), to show the split;
 3. the oversell check: N clients race for a second date with 96 permits until every client has been
    refused; exactly 96 must be held. Then the database is read: on both dates, confirmed plus held
    places must equal the counter and stay within capacity. The oversell count must be 0.
@@ -35,6 +36,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import httpx
+import orjson
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +46,9 @@ from bench.support import uvicorn  # noqa: E402
 from gateway.keys import create_key_sync  # noqa: E402
 from services.tourism.domain import kigali_today  # noqa: E402
 from services.tourism.models import Booking, OfferDate  # noqa: E402
+from shared.auth import sign_identity  # noqa: E402
 from shared.db import Database, utcnow  # noqa: E402
+from shared.settings import DEV_SIGNING_SECRET  # noqa: E402
 from tests.support.broker import TansuBroker, free_port  # noqa: E402
 
 PG_URL = os.environ.get("EWTP_TEST_PG_URL", "postgresql://127.0.0.1:5432")
@@ -95,6 +99,41 @@ async def load(method: str, url: str, headers: dict[str, str], body: Any, second
                 async with session.request(method, url, json=body) as response:
                     await response.read()
                     if response.status != ok:
+                        errors += 1
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Run(len(latencies), errors, elapsed, latencies)
+
+
+async def load_signed(url: str, path: str, body: Any, seconds: float, clients: int) -> Run:
+    """Holds straight to the service, each signed here as the gateway signs it (a fresh nonce each)."""
+    raw = orjson.dumps(body)
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                headers = sign_identity(
+                    DEV_SIGNING_SECRET.encode(),
+                    principal="bench-app",
+                    role="traveller_app",
+                    subject=None,
+                    request_id=str(uuid.uuid4()),
+                    method="POST",
+                    path=path,
+                    body=raw,
+                ) | {"content-type": "application/json"}
+                t0 = time.perf_counter()
+                async with session.post(url, data=raw, headers=headers) as response:
+                    await response.read()
+                    if response.status != 201:
                         errors += 1
                 latencies.append(time.perf_counter() - t0)
 
@@ -252,9 +291,14 @@ def run_db(kind: str, broker: TansuBroker, tmp: Path, seconds: float, clients: i
                 asyncio.run(load("POST", url, auth, hold(hot_id, day), 1, clients, 201))
                 ping = asyncio.run(load("GET", f"{gateway}/health/live", {}, None, seconds, clients, 200))
                 holds = asyncio.run(load("POST", url, auth, hold(hot_id, day), seconds, clients, 201))
+                direct_url = f"http://127.0.0.1:{tourism_port}/v1/tourism/bookings"
+                direct = asyncio.run(
+                    load_signed(direct_url, "/v1/tourism/bookings", hold(hot_id, day), seconds, clients)
+                )
                 statuses = asyncio.run(race(url, auth, hold(contended_id, day), clients))
             print(line("gateway /health/live (bare ping)", ping, None))
             print(line("hold 1 permit, one hot date", holds, ping))
+            print(line("the same, straight to the service", direct, ping))
             won = statuses.get(201, 0)
             print(f"  race for {CONTENDED_CAPACITY} permits: statuses {dict(sorted(statuses.items()))}")
             oversell = max(won - CONTENDED_CAPACITY, 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.tourism.api import routers
+from services.tourism.bookings.batcher import HoldBatcher
 from services.tourism.bookings.service import sweep
 from services.tourism.context import TourismContext
 from services.tourism.offers.service import seed
@@ -25,11 +26,16 @@ def create_app(settings: TourismSettings | None = None) -> FastAPI:
     ctx = TourismContext(figures=settings.figures(), sweep_batch=settings.sweep_batch)
 
     async def seed_offers(parts: ServiceParts) -> None:
-        if settings.seed_offers:
+        if not settings.seed_offers:
+            return
+        try:
             async with parts.db.transaction() as session:
                 added = await seed(session, ctx)
-            if added:
-                log.info("seeded %d offers", added)
+        except Exception as exc:  # another replica seeding at the same moment, say: never fatal
+            log.warning("seeding the offers failed: %r", exc)
+            return
+        if added:
+            log.info("seeded %d offers", added)
 
     async def hold_sweeper(parts: ServiceParts) -> None:
         await run_periodically("expired-hold sweeper", settings.sweep_interval_s, lambda: sweep(parts.db, ctx))
@@ -43,6 +49,8 @@ def create_app(settings: TourismSettings | None = None) -> FastAPI:
         background=[seed_offers, hold_sweeper],
     )
     app.state.tourism = ctx
+    if settings.hold_batching:
+        app.state.tourism_holds = HoldBatcher(app.state.db, ctx, max_batch=settings.hold_batch_max)
     return app
 
 

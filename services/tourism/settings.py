@@ -22,6 +22,9 @@ class TourismSettings(ServiceSettings):
     #: How often the sweeper looks for expired holds. Expired holds never block capacity meanwhile
     #: (a hold that needs their places reclaims them), so this only bounds how late `booking.expired` is.
     sweep_interval_s: float = Field(default=1.0, gt=0)
+    #: Holds sent without an Idempotency-Key are written in batches (group commit, bookings/batcher.py).
+    hold_batching: bool = True
+    hold_batch_max: int = Field(default=256, ge=1)
     #: How many expired holds one sweeper pass releases at most.
     sweep_batch: int = Field(default=500, ge=1)
     # --- figures (services/tourism/config.py says where each comes from) -------------------------

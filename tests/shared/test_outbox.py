@@ -12,7 +12,7 @@ from shared.contracts import CloudEvent
 from shared.contracts.envelope import EventData
 from shared.db import Database
 from shared.kafka import KafkaPublisher
-from shared.outbox import OutboxRelay, add_event, publish
+from shared.outbox import OutboxRelay, add_event, add_events, publish
 from shared.tables import outbox_table
 from tests.support.broker import TansuBroker
 from tests.support.databases import on_postgres
@@ -169,3 +169,20 @@ async def _advisory_waiters(db: Database) -> int:
             " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return int((await session.execute(stmt)).scalar_one())
+
+
+async def test_events_staged_together_publish_in_list_order(db: Database, broker: TansuBroker) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    staged = [_event("aggregate-new", n) for n in range(4)]
+    async with db.transaction() as session:
+        await add_events(session, [(topic, e) for e in staged])
+        await add_events(session, [])
+    publisher = KafkaPublisher(broker.bootstrap, [topic])
+    relay = OutboxRelay(db, publisher)
+    try:
+        await relay.publish_pending()
+        records = await read_topic(broker.bootstrap, topic, lambda rs: len(rs) >= 4)
+        assert [e.id for e in events(records)] == [e.id for e in staged]
+        assert {r.key for r in records} == {b"aggregate-new"}
+    finally:
+        await publisher.stop()

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from services.tourism.bookings import service
+from services.tourism.bookings.batcher import HoldBatcher
 from services.tourism.context import ContextDep, apps, readers
 from services.tourism.domain import BookingStatus
 from services.tourism.offers.repository import OFFERS
@@ -25,7 +26,7 @@ from services.tourism.schemas import (
     RescheduleBookingIn,
 )
 from shared.auth import IdentityDep
-from shared.commands import CommandDep
+from shared.commands import CommandDep, json_response
 from shared.errors import BadRequest
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import ReadSessionDep, get_database
@@ -47,6 +48,11 @@ async def hold(
 ) -> Response:
     """Hold places for a party on a date; the hold lasts until `expires_at` unless confirmed."""
     offers = await OFFERS.get(get_database(request))
+    batcher = getattr(request.app.state, "tourism_holds", None)
+    if batcher is not None and "idempotency-key" not in request.headers:
+        assert isinstance(batcher, HoldBatcher)
+        booking = await batcher.hold(body, identity, offers)
+        return json_response(booking, 201, {"location": _location(booking)})
     return await command.run(
         lambda s: service.hold(s, body, identity, ctx, offers), status_code=201, location=_location
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, and_, false, literal, or_, select, update
+from sqlalchemy import Date, Integer, String, and_, false, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,6 +105,29 @@ class BookingRepository:
         result = await self.session.execute(stmt)
         return bool(getattr(result, "rowcount", 0))
 
+    async def date_for_update(self, offer_id: str, day: date) -> tuple[int, int, bool] | None:
+        """(capacity, taken, closed) of the date, its counter row locked until the transaction ends."""
+        stmt = (
+            select(OfferDate.capacity, OfferDate.taken, OfferDate.closed)
+            .where(OfferDate.offer_id == offer_id, OfferDate.day == day)
+            .with_for_update()
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else (int(row.capacity), int(row.taken), bool(row.closed))
+
+    async def open_date(self, offer_id: str, day: date) -> tuple[int, int, bool]:
+        """The date's counter row, created at the offer's default capacity if need be, locked."""
+        found = await self.date_for_update(offer_id, day)
+        if found is None:
+            await self._add_date(offer_id, day)
+            found = await self.date_for_update(offer_id, day)
+        assert found is not None  # the offer exists: its holds were validated against it
+        return found
+
+    async def take_exactly(self, offer_id: str, day: date, places: int) -> bool:
+        """Take `places` on a date whose counter this transaction has locked and checked."""
+        return await self._try_take(offer_id, day, places)
+
     async def lock_date(self, offer_id: str, day: date) -> bool:
         """Hold the date's counter row until the transaction ends; False if the date has no row."""
         result = await self.session.execute(
@@ -172,7 +195,11 @@ class BookingRepository:
         return await self.session.get(Offer, offer_id)
 
     async def add(self, values: dict[str, Any]) -> None:
-        await self.session.execute(Booking.__table__.insert().values(values))  # type: ignore[attr-defined]
+        await self.session.execute(insert(Booking).values(values))
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Booking), rows)
 
     async def get(self, booking_id: str, app_id: str | None) -> Booking | None:
         stmt = select(Booking).where(Booking.id == booking_id)

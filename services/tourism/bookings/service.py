@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,27 +152,18 @@ def _travellers(body: HoldCreate, ctx: TourismContext) -> list[Traveller]:
     return travellers
 
 
-async def hold(
-    session: AsyncSession,
-    body: HoldCreate,
-    identity: Identity,
-    ctx: TourismContext,
-    offers: Mapping[str, CachedOffer],
-) -> BookingOut:
-    """Hold places for the party until `expires_at`; 409 if the date has too few left.
-
-    `offers` is the cached offers table (`OFFERS`): the terms are read without a query.
-    """
-    now = ctx.now()
+def prepare_hold(
+    body: HoldCreate, identity: Identity, ctx: TourismContext, offers: Mapping[str, CachedOffer], now: datetime
+) -> Booking:
+    """Every rule a hold must pass before it may take places (no database): the booking to insert."""
     check_visit_date(body.visit_date, now, ctx.figures, name="visit_date")
-    repo = BookingRepository(session)
     cached = _on_sale(offers, body.offer_id)
     offer, terms = cached.offer, cached.terms
     travellers = _travellers(body, ctx)
     check_party(terms, body.quantity, travellers)
     check_minimum_age(travellers, terms.minimum_age, body.visit_date)
     price = price_party(terms, body.quantity, [t.category for t in travellers])
-    booking = Booking(
+    return Booking(
         id=str(uuid.uuid4()),
         app_id=app_of(identity),
         offer_id=offer.id,
@@ -194,20 +186,47 @@ async def hold(
         created_at=now,
         updated_at=now,
     )
-    await repo.add({c.name: getattr(booking, c.key) for c in Booking.__table__.columns})
-    await EVENTS.publish(
-        session, events.BookingHeldV1(**_base(booking, now), expires_at=booking.expires_at), subject=booking.id
+
+
+def booking_row(booking: Booking) -> dict[str, Any]:
+    return {c.name: getattr(booking, c.key) for c in Booking.__table__.columns}
+
+
+def held_event(booking: Booking, now: datetime) -> events.BookingHeldV1:
+    return events.BookingHeldV1(**_base(booking, now), expires_at=booking.expires_at)
+
+
+def no_room(booking: Booking) -> InsufficientCapacity:
+    return InsufficientCapacity(
+        f"Not enough places left on {booking.visit_date.isoformat()} for {booking.quantity}.",
+        offer_id=booking.offer_id,
+        visit_date=booking.visit_date.isoformat(),
     )
+
+
+async def hold(
+    session: AsyncSession,
+    body: HoldCreate,
+    identity: Identity,
+    ctx: TourismContext,
+    offers: Mapping[str, CachedOffer],
+) -> BookingOut:
+    """Hold places for the party until `expires_at`; 409 if the date has too few left.
+
+    `offers` is the cached offers table (`OFFERS`): the terms are read without a query. Holds sent
+    without an Idempotency-Key take the batched path instead (bookings/batcher.py), with the same rules.
+    """
+    now = ctx.now()
+    booking = prepare_hold(body, identity, ctx, offers, now)
+    repo = BookingRepository(session)
+    await repo.add(booking_row(booking))
+    await EVENTS.publish(session, held_event(booking, now), subject=booking.id)
     # The places are taken last: on PostgreSQL the date's counter row stays locked from this UPDATE
     # to the commit, so every other statement runs before it, and a hot date's holds queue on one
     # round trip each rather than on the whole request. A refusal rolls the booking back.
-    taken, reclaimed = await repo.take(offer.id, body.visit_date, body.quantity, now)
+    taken, reclaimed = await repo.take(booking.offer_id, booking.visit_date, booking.quantity, now)
     if not taken:
-        raise InsufficientCapacity(
-            f"Not enough places left on {body.visit_date.isoformat()} for {body.quantity}.",
-            offer_id=offer.id,
-            visit_date=body.visit_date.isoformat(),
-        )
+        raise no_room(booking)
     await publish_expired(session, reclaimed, now)
     return booking_out(booking, now)
 
