@@ -19,6 +19,7 @@ import time
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy.engine import Connection
 
 from shared.db import make_engine
@@ -29,18 +30,30 @@ __all__ = ["at_head", "main"]
 
 
 async def at_head(target: Component, url: str) -> bool:
-    """True when the database at `url` carries exactly the head revision(s) of the component's scripts."""
-    heads = set(ScriptDirectory.from_config(alembic_config(target.migrations, url)).get_heads())
+    """True when nothing is left to upgrade in the database at `url` (every head and dependency applied).
 
-    def current(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
+    A revision the scripts do not know means a newer release migrated the database: migrations are
+    expand-only within a release (deploy/README.md), so this code runs on it (a rollback) and waits for nothing.
+    """
+    script = ScriptDirectory.from_config(alembic_config(target.migrations, url, platform=target.platform))
+
+    def current(connection: Connection) -> tuple[str, ...]:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
 
     engine = make_engine(url, begin=None)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(current) == heads
+            revisions = await connection.run_sync(current)
     finally:
         await engine.dispose()
+    if not revisions:
+        return False
+    try:
+        for revision in revisions:
+            script.get_revision(revision)
+    except AlembicError:
+        return True
+    return not list(script.iterate_revisions("heads", revisions))
 
 
 async def wait_for_head(target: Component, url: str, timeout_s: float) -> bool:
@@ -72,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{target.name}: the database is not at head after {args.timeout:.0f}s; did the migration Job run?"
             )
         return
-    asyncio.run(upgrade_to_head(target.migrations, url))
+    asyncio.run(upgrade_to_head(target.migrations, url, platform=target.platform))
     print(f"{target.name}: database at head", file=sys.stderr)
 
 

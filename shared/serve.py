@@ -41,6 +41,8 @@ class Component:
     settings: type[ServiceSettings]
     app_target: str
     migrations: Path
+    #: Whether its database holds the platform tables (outbox, inbox...): every service, not the gateway.
+    platform: bool = True
 
     @property
     def env_prefix(self) -> str:
@@ -52,7 +54,7 @@ def _gateway() -> Component:
     settings = importlib.import_module("gateway.settings").GatewaySettings
     package = importlib.import_module("gateway")
     root = Path(next(iter(package.__path__)))
-    return Component(GATEWAY, GATEWAY_PORT, settings, "gateway.app:create_app", root / "migrations")
+    return Component(GATEWAY, GATEWAY_PORT, settings, "gateway.app:create_app", root / "migrations", platform=False)
 
 
 def component_names() -> list[str]:
