@@ -45,8 +45,9 @@ __all__ = ["ApiDocuments", "SWAGGER_ASSETS", "docs_page", "merge_openapi"]
 log = logging.getLogger("ewtp.gateway.apidocs")
 
 TTL_S = 60.0
-RETRY_S = 5.0
-FETCH_TIMEOUT_S = 3.0
+RETRY_S = 2.0
+#: A service builds its OpenAPI document on first request (seconds on a loaded 2-core machine).
+FETCH_TIMEOUT_S = 10.0
 GATEWAY = "gateway"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _WRITES = frozenset({"post", "put", "patch", "delete"})

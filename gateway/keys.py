@@ -252,6 +252,7 @@ class KeyStore:
         self.db = db
         self.cache = KeyCache(cache_ttl_s, clock)
         self.last_used = LastUsed()
+        self._inflight: dict[str, tuple[int, asyncio.Future[_Record | None]]] = {}
 
     async def create(self, spec: ApiKeyCreate) -> ApiKeyIssued:
         """A new key; the returned `key` is the only copy of the secret that will ever exist."""
@@ -342,14 +343,34 @@ class KeyStore:
         return record.principal
 
     async def _read(self, key_id: str) -> _Record:
+        """The key's record from the database; concurrent misses of one key share one read.
+
+        Without that, every request in flight when a cached entry expires would read the database at
+        once (a stampede at each TTL). A read started before an eviction is not joined after it.
+        """
         epoch = self.cache.epoch
+        pending = self._inflight.get(key_id)
+        if pending is None or pending[0] != epoch:
+            task = asyncio.ensure_future(self._load(key_id, epoch))
+            self._inflight[key_id] = pending = (epoch, task)
+            task.add_done_callback(lambda done: self._forget(key_id, done))
+        record = await asyncio.shield(pending[1])
+        if record is None:
+            raise Unauthorized("Invalid API key.", headers=CHALLENGE_INVALID)
+        return record
+
+    def _forget(self, key_id: str, done: asyncio.Future[_Record | None]) -> None:
+        current = self._inflight.get(key_id)
+        if current is not None and current[1] is done:
+            del self._inflight[key_id]
+
+    async def _load(self, key_id: str, epoch: int) -> _Record | None:
         async with self.db.read() as session:
             row = await session.get(ApiKey, key_id)
             # Copied inside the session: `Database.read` rolls back at the end, expiring the row.
             record = None if row is None else _record(row)
-        if record is None:
-            raise Unauthorized("Invalid API key.", headers=CHALLENGE_INVALID)
-        self.cache.put(record, read_at_epoch=epoch)
+        if record is not None:
+            self.cache.put(record, read_at_epoch=epoch)
         return record
 
 

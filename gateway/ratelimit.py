@@ -83,6 +83,14 @@ class Decision:
             "RateLimit-Reset": str(self.reset_s),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The RateLimit-* fields as ASGI header pairs."""
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_s),
+        ]
+
 
 class RateLimiter:
     """Counts requests per API key in the configured `limits` storage (opened on first use)."""
@@ -187,18 +195,19 @@ class RateLimitMiddleware:
         if decision is None:
             await self.app(scope, receive, send)
             return
-        headers = decision.headers()
         if not decision.allowed:
+            headers = decision.headers()
             detail = f"Rate limit of this API key ({decision.policy}) exceeded; retry in {decision.reset_s} s."
             problem = TooManyRequests(detail, headers={**headers, "Retry-After": str(decision.reset_s)})
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
-        stamp = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        stamp = decision.raw_headers()
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in RATE_LIMIT_HEADERS]
-                message = {**message, "headers": [*kept, *stamp]}
+                kept += stamp
+                message["headers"] = kept
             await send(message)
 
         await self.app(scope, receive, send_with_limits)

@@ -6,9 +6,10 @@ normally and rolls back on any exception, so a request or an event handler never
 On SQLite every connection runs with WAL, a busy timeout and foreign keys on, and write transactions
 start with `BEGIN IMMEDIATE`: the write lock is taken up front. Writers of one process queue on an
 `asyncio.Lock` (one per `Database`) before they open a transaction, so they never race in SQLite's
-busy handler (which sleeps and retries, and made p99 a multiple of p50 under load); the busy timeout
-only covers another process (a migration, a test). Reads use a second engine with deferred `BEGIN`
-so a long read (a feed snapshot) never blocks writers.
+busy handler (which sleeps and retries, and made p99 a multiple of p50 under load), and their
+statements run inline on the event loop rather than on aiosqlite's threads (shared/sqlite_inline.py);
+another process holding the write lock (a migration, a test) is waited out with asyncio sleeps.
+Reads use a second engine with deferred `BEGIN` so a long read (a feed snapshot) never blocks writers.
 
 Hot reads go through `Database.fetch` (shared/fastread.py): a Core SELECT compiled once per
 dialect and run on the raw driver, without the ORM or a pooled session per request.
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy import DateTime, MetaData, Table, event, make_url, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -81,10 +82,12 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", inline: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`. On SQLite, `begin` is the statement that opens each transaction
     (`BEGIN IMMEDIATE` takes the write lock up front); None leaves the connection in autocommit, where
-    each read statement is its own snapshot and no BEGIN/ROLLBACK round trips are paid."""
+    each read statement is its own snapshot and no BEGIN/ROLLBACK round trips are paid. `inline`
+    runs the statements on the event loop instead of aiosqlite's threads (shared/sqlite_inline.py):
+    for writers that queue on `Database.write_lock`."""
     if not _is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
@@ -92,7 +95,16 @@ def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", **kwargs: An
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+    inline = inline and bool(path) and path != ":memory:" and not path.startswith("file:")
+    busy_timeout_ms = 0 if inline else SQLITE_BUSY_TIMEOUT_MS
+    if inline:
+        from shared.sqlite_inline import DRIVER
+
+        url = str(make_url(url).set(drivername=f"sqlite+{DRIVER}"))
+        connect_args: dict[str, Any] = {"timeout": 0, "check_same_thread": False}
+    else:
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -100,7 +112,7 @@ def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", **kwargs: An
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -109,7 +121,12 @@ def make_engine(url: str, *, begin: str | None = "BEGIN IMMEDIATE", **kwargs: An
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+            if inline:
+                from shared.sqlite_inline import begin_immediate
+
+                begin_immediate(conn, begin)
+            else:
+                conn.exec_driver_sql(begin)
 
     return engine
 
@@ -120,7 +137,7 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.is_sqlite = _is_sqlite(url)
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, inline=self.is_sqlite, **engine_kwargs)
         self.read_engine = (
             make_engine(url, begin=None, pool_reset_on_return=None, **engine_kwargs) if self.is_sqlite else self.engine
         )

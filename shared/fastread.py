@@ -29,7 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.sql import Select
 
 if TYPE_CHECKING:
@@ -121,7 +123,7 @@ def _compile(stmt: Select[Any], dialect: Dialect) -> Compiled:
     bind_processors: dict[str, Callable[[Any], Any]] = {
         k: v for k, v in (compiled._bind_processors or {}).items() if callable(v)
     }
-    result_processors = tuple(entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns)
+    result_processors = tuple(_result_processor(entry.type, dialect) for entry in compiled._result_columns)
     return Compiled(
         sql=compiled.string,
         names=names,
@@ -130,6 +132,22 @@ def _compile(stmt: Select[Any], dialect: Dialect) -> Compiled:
         result_processors=result_processors,
         any_result_processor=any(p is not None for p in result_processors),
     )
+
+
+#: PostgreSQL type oids, for the result processors that need the driver's column type (numerics).
+_PG_FLOAT8, _PG_NUMERIC = 701, 1700
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+    """SQLAlchemy's result processor for `type_`; the column type code is only known after a query,
+    so the numeric processors (which need it) get the oid the compiled type stands for."""
+    try:
+        processor: Processor = type_._cached_result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):
+        impl = getattr(type_, "impl", type_)
+        oid = _PG_FLOAT8 if isinstance(impl, sqltypes.Float) else _PG_NUMERIC
+        processor = type_._cached_result_processor(dialect, oid)
+    return processor
 
 
 class _Reader:

@@ -32,10 +32,14 @@ __all__ = ["at_head", "main"]
 async def at_head(target: Component, url: str) -> bool:
     """True when nothing is left to upgrade in the database at `url` (every head and dependency applied).
 
+    A head may be applied without being recorded: a service's first revision depends on the platform
+    branch, so once the service's head is applied Alembic records only it (iterate_revisions follows
+    dependencies).
+
     A revision the scripts do not know means a newer release migrated the database: migrations are
     expand-only within a release (deploy/README.md), so this code runs on it (a rollback) and waits for nothing.
     """
-    script = ScriptDirectory.from_config(alembic_config(target.migrations, url, platform=target.platform))
+    script = ScriptDirectory.from_config(alembic_config(target.migrations, url, platform=target.has_platform_tables))
 
     def current(connection: Connection) -> tuple[str, ...]:
         return tuple(MigrationContext.configure(connection).get_current_heads())
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{target.name}: the database is not at head after {args.timeout:.0f}s; did the migration Job run?"
             )
         return
-    asyncio.run(upgrade_to_head(target.migrations, url, platform=target.platform))
+    asyncio.run(upgrade_to_head(target.migrations, url, platform=target.has_platform_tables))
     print(f"{target.name}: database at head", file=sys.stderr)
 
 

@@ -41,8 +41,11 @@ class Component:
     settings: type[ServiceSettings]
     app_target: str
     migrations: Path
-    #: Whether its database holds the platform tables (outbox, inbox...): every service, not the gateway.
-    platform: bool = True
+
+    @property
+    def has_platform_tables(self) -> bool:
+        """Services hold the outbox, inbox and idempotency tables (the `platform` branch); the gateway does not."""
+        return self.name != GATEWAY
 
     @property
     def env_prefix(self) -> str:
@@ -54,7 +57,7 @@ def _gateway() -> Component:
     settings = importlib.import_module("gateway.settings").GatewaySettings
     package = importlib.import_module("gateway")
     root = Path(next(iter(package.__path__)))
-    return Component(GATEWAY, GATEWAY_PORT, settings, "gateway.app:create_app", root / "migrations", platform=False)
+    return Component(GATEWAY, GATEWAY_PORT, settings, "gateway.app:create_app", root / "migrations")
 
 
 def component_names() -> list[str]:

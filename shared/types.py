@@ -37,6 +37,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    HttpUrl,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -78,6 +79,7 @@ __all__ = [
     "Text",
     "Tin",
     "UnLocode",
+    "Url",
     "UtcDatetime",
 ]
 
@@ -169,6 +171,20 @@ Email = Annotated[
     AfterValidator(_refuse(_BAD_IN_LINE, "control characters")),
 ]
 """An e-mail address (RFC 5321 caps a path at 254 octets), never NUL or a lone surrogate."""
+
+
+def _no_controls_in_url(value: Any) -> Any:
+    """A URL parser percent-encodes a NUL or a control it finds (`/a%00b`); a client that sent one
+    made a mistake, so it is refused, as a lone surrogate is, before parsing."""
+    if isinstance(value, str):
+        found = _BAD_IN_LINE.search(value)
+        if found is not None:
+            raise ValueError(f"must not contain control characters (U+{ord(found.group()):04X} at {found.start()})")
+    return value
+
+
+Url = Annotated[HttpUrl, Field(max_length=2000), BeforeValidator(_no_controls_in_url)]
+"""An http(s) URL of at most 2000 characters, refused if the raw text has controls or lone surrogates."""
 
 
 # --------------------------------------------------------------------------------------------------

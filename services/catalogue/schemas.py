@@ -14,7 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    HttpUrl,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -41,6 +41,7 @@ from shared.types import (
     PatchModel,
     Sku,
     Text,
+    Url,
     UtcDatetime,
 )
 
@@ -71,14 +72,22 @@ Centimetres = Annotated[
     Decimal,
     BeforeValidator(_decimal_text),
     Field(gt=0, le=1000, decimal_places=1, description="Centimetres, 0.1 cm steps."),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                {"type": "string", "pattern": r"^[0-9]{1,4}(\.[0-9])?$"},
+            ],
+            "description": "Centimetres, 0.1 cm steps.",
+        }
+    ),
 ]
 Grams = Annotated[int, IntRange(1, 1_000_000), Field(description="Grams per unit, net of packaging.")]
 #: Stock on hand as given in one request; the running total is capped at the INTEGER column by the
 #: stock repository (an adjustment past it is a 409).
 StockQuantity = Annotated[int, IntRange(0, 1_000_000_000)]
 StockDelta = Annotated[int, IntRange(-1_000_000_000, 1_000_000_000)]
-ImageUrl = Annotated[HttpUrl, Field(max_length=2000)]
-Images = Annotated[list[ImageUrl], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
+Images = Annotated[list[Url], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
 Certifications = Annotated[list[Certification], Field(max_length=10)]
 Attributes = Annotated[
     dict[Annotated[str, Line(50)], Any],
@@ -200,7 +209,10 @@ class FxRateIn(_Strict):
 
     base: Currency
     quote: Currency
-    rate: Annotated[Decimal, Field(json_schema_extra={"type": "string", "examples": ["7.2345"]})]
+    rate: Annotated[
+        Decimal,
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?$", "examples": ["7.2345"]}),
+    ]
     source: SourceName
     as_of: UtcDatetime
 

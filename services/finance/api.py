@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
-from services.finance import insights, service
+from services.finance import insights, lending, service
 from services.finance.config import FinanceConfig, Product
 from services.finance.domain import Status
 from services.finance.schemas import (
@@ -145,21 +145,21 @@ async def take_for_review(
     application_id: str, identity: IdentityDep, command: CommandDep, config: ConfigDep
 ) -> Response:
     """The lender opens the application; eligibility is evaluated again."""
-    return await command.run(lambda s: service.take_for_review(s, application_id, identity, config))
+    return await command.run(lambda s: lending.take_for_review(s, application_id, identity, config))
 
 
 @router.post("/applications/{application_id}/approve", response_model=ApplicationOut, dependencies=[_lender])
 async def approve_application(
     application_id: str, body: ApproveIn, identity: IdentityDep, command: CommandDep, config: ConfigDep
 ) -> Response:
-    return await command.run(lambda s: service.approve(s, application_id, body, identity, config))
+    return await command.run(lambda s: lending.approve(s, application_id, body, identity, config))
 
 
 @router.post("/applications/{application_id}/reject", response_model=ApplicationOut, dependencies=[_lender])
 async def reject_application(
     application_id: str, body: ReasonIn, identity: IdentityDep, command: CommandDep
 ) -> Response:
-    return await command.run(lambda s: service.reject(s, application_id, body, identity))
+    return await command.run(lambda s: lending.reject(s, application_id, body, identity))
 
 
 @router.post("/applications/{application_id}/disburse", response_model=ApplicationOut, dependencies=[_lender])
@@ -167,7 +167,7 @@ async def disburse_application(
     application_id: str, body: DisburseIn, identity: IdentityDep, command: CommandDep, config: ConfigDep
 ) -> Response:
     """Pay out; the repayment schedule is generated now."""
-    return await command.run(lambda s: service.disburse(s, application_id, body, identity, config))
+    return await command.run(lambda s: lending.disburse(s, application_id, body, identity, config))
 
 
 @router.post(
@@ -180,7 +180,7 @@ async def record_repayment(
     application_id: str, body: RepaymentIn, identity: IdentityDep, command: CommandDep, config: ConfigDep
 ) -> Response:
     return await command.run(
-        lambda s: service.record_repayment(s, application_id, body, identity, config), status_code=201
+        lambda s: lending.record_repayment(s, application_id, body, identity, config), status_code=201
     )
 
 
@@ -188,4 +188,4 @@ async def record_repayment(
 async def write_off_application(
     application_id: str, body: ReasonIn, identity: IdentityDep, command: CommandDep
 ) -> Response:
-    return await command.run(lambda s: service.write_off(s, application_id, body, identity))
+    return await command.run(lambda s: lending.write_off(s, application_id, body, identity))

@@ -8,7 +8,7 @@ contract accepts is applied or deliberately ignored here, never left to fail int
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,8 @@ log = logging.getLogger("ewtp.finance.consumers")
 SELLERS_GROUP = "finance.sellers"
 ORDERS_GROUP = "finance.orders"
 ORDERS_STREAM = "orders"
+#: Ids are stored in 64-character columns (the order contract bounds its ids the same way).
+MAX_ID = 64
 SELLERS_STREAM = "sellers"
 
 _SELLER_CONTRACTS: dict[str, type[seller_events._SellerEvent]] = {
@@ -42,13 +44,27 @@ _SELLER_CONTRACTS: dict[str, type[seller_events._SellerEvent]] = {
 }
 
 
+def _utc(at: datetime) -> datetime:
+    """The contracts accept a naive time; read it as UTC (a UTC column refuses naive values)."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00: not a time any producer meant
+        return utcnow()
+
+
 async def on_seller_event(session: AsyncSession, event: CloudEvent) -> None:
     """Keep the seller's standing; a suspension holds its open applications, a reinstatement releases them."""
     data = _SELLER_CONTRACTS[event.type].from_event(event)
+    if len(data.seller_id) > MAX_ID:
+        log.warning("ignoring %s for a seller id longer than %d characters", event.type, MAX_ID)
+        return  # no key, hence no application, can carry such an id
+    at = _utc(data.occurred_at)
     repo = ProjectionRepository(session)
     now = utcnow()
     if isinstance(data, seller_events.SellerRegisteredV1):
-        await repo.set_sectors(data.seller_id, data.sectors)
+        await repo.set_sectors(data.seller_id, [s[:32] for s in data.sectors])
     seller = await repo.seller(data.seller_id)
     if seller is None:
         await repo.add_seller(
@@ -56,20 +72,20 @@ async def on_seller_event(session: AsyncSession, event: CloudEvent) -> None:
                 id=data.seller_id,
                 legal_name=data.legal_name[:200],
                 status=data.status[:30],
-                status_at=data.occurred_at,
+                status_at=at,
                 updated_at=now,
             )
         )
-    elif data.occurred_at < seller.status_at:
+    elif at < seller.status_at:
         return  # older than the standing already applied: a late registration only brought its sectors
     else:
         seller.legal_name, seller.status, seller.status_at, seller.updated_at = (
             data.legal_name[:200],
             data.status[:30],
-            data.occurred_at,
+            at,
             now,
         )
-    await repo.advance_mark(SELLERS_STREAM, event.id[:64], data.occurred_at)
+    await repo.advance_mark(SELLERS_STREAM, event.id[:64], at)
     if isinstance(data, seller_events.SellerSuspendedV1):
         await service.hold_for_seller(session, data.seller_id, f"seller suspended: {data.reason or 'no reason given'}")
     elif isinstance(data, seller_events.SellerReinstatedV1):
@@ -143,7 +159,7 @@ async def on_order_event(session: AsyncSession, event: CloudEvent) -> None:
     stage = _STAGE[event.type]
     if event.type == order_events.OrderPlacedV1.TYPE:
         placed = order_events.OrderPlacedV1.from_event(event)
-        at = placed.occurred_at
+        at = _utc(placed.occurred_at)
         priced = [
             (line.seller_id, _minor(line.line_value, placed.currency) if placed.currency and line.line_value else 0)
             for line in placed.lines
@@ -157,12 +173,12 @@ async def on_order_event(session: AsyncSession, event: CloudEvent) -> None:
             if event.type == order_events.OrderCancelledV1.TYPE
             else order_events.OrderRejectedV1.from_event(event)
         )
-        at = ended.occurred_at
+        at = _utc(ended.occurred_at)
         # These carry no lines: they end the parts already known (an unknown order has nothing to end).
         await repo.mark_stage(ended.order_id, stage, at)
     else:
         facts = _PRICED[event.type].from_event(event)
-        at = facts.occurred_at
+        at = _utc(facts.occurred_at)
         lines = [(line.seller_id, _minor(line.line_value, facts.currency)) for line in facts.lines]
         await _apply_lines(repo, facts.order_id, facts.marketplace_id, facts.currency, lines, stage, at)
     await repo.advance_mark(ORDERS_STREAM, event.id[:64], at)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.finance.models import (
@@ -102,7 +102,7 @@ class ApplicationRepository:
             conditions.append(a.submitted_at >= filters.submitted_after)
         if after is not None:
             conditions.append(keyset_after([(a.created_at, False), (a.id, False)], after))
-        stmt = stmt.where(and_(*conditions)).order_by(a.created_at, a.id).limit(limit)
+        stmt = stmt.where(*conditions).order_by(a.created_at, a.id).limit(limit)
         rows: list[Row[Any]] = list((await self.session.execute(stmt)).all())  # type: ignore[arg-type]
         return rows
 

@@ -24,6 +24,7 @@ from shared.types import (
     DecimalAmount,
     IntRange,
     Line,
+    Nullable,
     PatchModel,
     Text,
 )
@@ -152,8 +153,8 @@ class ApplicationUpdate(PatchModel):
     tenor_days: TenorDays | None = None
     purpose: Purpose | None = None
     linked_order_ids: LinkedOrders | None = None
-    trade: TradeIn | None = None
-    guarantee_scheme: GuaranteeScheme | None = None
+    trade: Nullable[TradeIn] = None
+    guarantee_scheme: Nullable[GuaranteeScheme] = None
     guarantee_enhanced: Bool | None = None
     documents: Documents | None = None
 
@@ -224,6 +225,8 @@ class BalanceOut(BaseModel):
     repaid: str
     #: Interest has been accrued up to this date (the last repayment or the disbursement).
     accrued_to: date
+    #: What would settle the loan today: `outstanding` plus interest accrued since `accrued_to`.
+    payoff_today: str
 
 
 class ApplicationOut(BaseModel):

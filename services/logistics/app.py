@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.logistics.api import routers
 from services.logistics.consumers import ORDER_HANDLERS, ORDERS_GROUP
 from services.logistics.deps import LogisticsContext
+from services.logistics.quotes.writer import QuoteWriter
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.seed import SEED_RATE_CARDS
 from services.logistics.settings import LogisticsSettings
@@ -22,8 +23,12 @@ def create_app(settings: LogisticsSettings | None = None) -> FastAPI:
     settings = settings or LogisticsSettings()
 
     async def watch_rate_cards(parts: ServiceParts) -> None:
-        """Warm the rate-card cache (seeding the cards) at start-up, then follow other replicas' changes."""
-        await context.cache.run(settings.rate_card_refresh_s)
+        """Warm the rate-card cache (seeding the cards) at start-up."""
+        await context.cache.run()
+
+    async def write_quotes(parts: ServiceParts) -> None:
+        """The quotes' group-commit writer (quotes/writer.py)."""
+        await context.writer.run()
 
     app = create_service_app(
         title="eWTP logistics",
@@ -32,9 +37,13 @@ def create_app(settings: LogisticsSettings | None = None) -> FastAPI:
         routers=routers,
         topics=[TOPIC],
         consumers=[ConsumerSpec(group_id=ORDERS_GROUP, topics=[orders.TOPIC], handlers=ORDER_HANDLERS)],
-        background=[watch_rate_cards],
+        background=[watch_rate_cards, write_quotes],
     )
-    context = LogisticsContext(cache=RateCardCache(app.state.db, SEED_RATE_CARDS if settings.seed_rate_cards else ()))
+    db = app.state.db
+    context = LogisticsContext(
+        cache=RateCardCache(db, SEED_RATE_CARDS if settings.seed_rate_cards else ()),
+        writer=QuoteWriter(db),
+    )
     app.state.logistics = context
     return app
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.logistics.config import DEFAULT_CONFIG, LogisticsConfig
+from services.logistics.quotes.writer import QuoteWriter
 from services.logistics.ratecards.cache import RateCardCache
 from shared.auth import Role, require_roles
 
@@ -22,9 +23,10 @@ readers = require_roles(Role.OPS, Role.SELLER, Role.MARKETPLACE)
 
 @dataclass(frozen=True)
 class LogisticsContext:
-    """Built once per app: the rate-card cache and the configuration the rules use."""
+    """Built once per app: the rate-card cache, the quotes' group-commit writer, the configuration."""
 
     cache: RateCardCache
+    writer: QuoteWriter
     config: LogisticsConfig = DEFAULT_CONFIG
 
 

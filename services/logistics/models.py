@@ -60,7 +60,7 @@ class RateCardRow(Base):
         Index("ix_rate_cards_lane", "mode", "origin", "destination"),
     )
 
-    #: Insertion order; the cache's change marker is `max(seq)`.
+    #: Insertion order.
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     card_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
@@ -95,8 +95,9 @@ class QuoteRow(Base):
     destination: Mapped[str] = mapped_column(String(5))
     incoterm: Mapped[str] = mapped_column(String(3))
     actual_weight_kg: Mapped[str] = mapped_column(String(32))
-    #: The response body as issued (options, charges, reason), so a read returns exactly it.
-    body: Mapped[Any] = mapped_column(JSONText)
+    #: The response body as issued (options, charges, reason), JSON text serialised once: a read
+    #: returns exactly what the asker was told.
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

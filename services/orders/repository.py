@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.models import (
@@ -23,7 +22,6 @@ from services.orders.models import (
     OrderTransition,
     QuoteProjection,
 )
-from shared.constraints import constraint_name
 from shared.pagination import keyset_after
 
 __all__ = ["DemandKey", "OrderRepository"]
@@ -74,15 +72,17 @@ class OrderRepository:
         return (await self.session.scalars(stmt)).one_or_none()
 
     async def add_order(self, order: dict[str, Any], lines: Sequence[dict[str, Any]]) -> bool:
-        """Insert the order and its lines; False if the marketplace's reference was taken meanwhile."""
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(insert(Order), [order])
-                await self.session.execute(insert(OrderLine), list(lines))
-        except IntegrityError as error:
-            if constraint_name(error) == "uq_orders_marketplace_id_reference":
-                return False
-            raise
+        """Insert the order and its lines; False if the marketplace's reference was taken meanwhile.
+
+        The unique (marketplace, reference) decides a race: the loser inserts nothing (ON CONFLICT DO
+        NOTHING, no savepoint round trips) and returns the winner's order.
+        """
+        stmt = _insert(self.session, Order.__table__).values(order)  # type: ignore[arg-type]
+        stmt = stmt.on_conflict_do_nothing(index_elements=["marketplace_id", "reference"])
+        result = await self.session.execute(stmt)
+        if not getattr(result, "rowcount", 0):
+            return False
+        await self.session.execute(insert(cast(Table, OrderLine.__table__)), list(lines))
         return True
 
     async def get(self, order_id: str, *, lock: bool = False) -> Order | None:
@@ -120,7 +120,7 @@ class OrderRepository:
         )
 
     async def add_transition(self, values: dict[str, Any]) -> None:
-        await self.session.execute(insert(OrderTransition), [values])
+        await self.session.execute(insert(cast(Table, OrderTransition.__table__)), [values])
 
     async def history(self, order_id: str) -> list[OrderTransition]:
         stmt = select(OrderTransition).where(OrderTransition.order_id == order_id).order_by(OrderTransition.id)

@@ -515,9 +515,8 @@ async def place_order(
         ),
         subject=order_id,
     )
-    placed = await repo.get(order_id)
-    assert placed is not None
-    return order_view(placed, await repo.lines(order_id), identity), True
+    # The view from what was just written (no read back: the row is exactly `order`).
+    return order_view(Order(**order), [OrderLine(**r) for r in rows], identity), True
 
 
 async def quote_landed_cost(

@@ -34,8 +34,9 @@ async def test_the_whole_path_from_application_to_repayment(platform: Platform) 
         app = created.json()
         assert created.headers["location"] == f"{BASE}/{app['id']}"
         assert (app["status"], app["amount"], app["eligibility"]) == ("draft", "800.00", None)
-        edited = await own.patch(f"{BASE}/{app['id']}", json={"tenor_days": 60})
+        edited = await own.patch(f"{BASE}/{app['id']}", json={"tenor_days": 60, "guarantee_scheme": None})
         assert edited.status_code == 200, edited.text
+        assert (edited.json()["tenor_days"], edited.json()["guarantee_scheme"]) == (60, None)
         submitted = await own.post(f"{BASE}/{app['id']}/submit")
         assert submitted.status_code == 200, submitted.text
         body = submitted.json()
@@ -69,6 +70,8 @@ async def test_the_whole_path_from_application_to_repayment(platform: Platform) 
         d = disbursed.json()
         assert d["status"] == "disbursed"
         assert [(i["principal"], i["interest"], i["fees"]) for i in d["schedule"]] == [("800.00", "24.00", "8.00")]
+        # Interest accrues from disbursement: paying off today takes 800.00 + 8.00 fees + 24.00 interest.
+        assert (d["balance"]["outstanding"], d["balance"]["payoff_today"]) == ("808.00", "832.00")
         paid_on = disbursed_on + timedelta(days=60)
         first = await bank.post(
             f"{BASE}/{app['id']}/repayments", json={"amount": "100.00", "paid_on": paid_on.isoformat()}
@@ -124,3 +127,18 @@ async def test_illegal_transitions_are_409_and_change_nothing(platform: Platform
         withdrawn = await own.post(f"{BASE}/{app['id']}/withdraw", json={"reason": "found cheaper money"})
         assert withdrawn.json()["status"] == "withdrawn"
         problem(await own.post(f"{BASE}/{app['id']}/withdraw"), 409)
+
+
+async def test_a_retried_create_with_the_same_idempotency_key_makes_one_application(platform: Platform) -> None:
+    seller = await make_seller(platform)
+    body = application_body(product="pre_shipment")
+    headers = {"Idempotency-Key": f"create-{seller.id}"}
+    async with platform.client(seller.key) as own:
+        first = await own.post(BASE, json=body, headers=headers)
+        before = await counts(platform)
+        again = await own.post(BASE, json=body, headers=headers)
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == first.json()["id"]
+        assert await counts(platform) == before
+        problem(await own.post(BASE, json={**body, "tenor_days": 30}, headers=headers), 422)

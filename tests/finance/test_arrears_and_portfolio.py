@@ -91,6 +91,13 @@ async def test_write_off_and_the_portfolio_by_product_and_sector(platform: Platf
         count = after["applications"] - earlier["applications"]
         return (count, d("approved"), d("disbursed"), d("outstanding"), d("in_arrears"))
 
+    seen = await wait_for_events(
+        platform.broker.bootstrap,
+        finance_events.TOPIC,
+        lambda evs: any(e.subject == loan["id"] and e.type == finance_events.ApplicationWrittenOffV1.TYPE for e in evs),
+    )
+    off = next(e for e in seen if e.subject == loan["id"] and e.type == finance_events.ApplicationWrittenOffV1.TYPE)
+    assert (off.data["outstanding_amount"], off.data["total_repaid"]) == ("6000.00", "4000.00")
     expected = (1, "10000.00", "10000.00", "6000.00", "6000.00")
     assert delta(row(portfolio, "product", "lc_confirmation"), row(before, "product", "lc_confirmation")) == expected
     assert delta(row(portfolio, "sector", "coffee"), row(before, "sector", "coffee")) == expected

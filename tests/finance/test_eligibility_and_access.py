@@ -42,6 +42,12 @@ async def test_an_advance_above_the_rate_times_the_confirmed_orders_is_ineligibl
     assert rules["seller_verified"] and rules["linked_orders_usable"] and rules["tenor_within_limit"]
     detail = next(r["detail"] for r in body["eligibility"]["rules"] if r["rule"] == "advance_within_limit")
     assert "800.00 USD" in detail
+    # Editing a submitted application evaluates it again.
+    async with platform.client(seller.key) as own:
+        lowered = (await own.patch(f"{BASE}/{app['id']}", json={"amount": "700.00"})).json()
+        assert (lowered["status"], lowered["eligibility"]["eligible"]) == ("submitted", True)
+        raised = (await own.patch(f"{BASE}/{app['id']}", json={"amount": "800.01"})).json()
+        assert raised["eligibility"]["eligible"] is False
     # An ineligible application cannot be approved.
     async with platform.client(platform.keys["lender"]) as bank:
         assert (await bank.post(f"{BASE}/{app['id']}/review")).status_code == 200

@@ -98,6 +98,16 @@ def upstream_app(release: threading.Event) -> FastAPI:
         response.set_cookie("upstream_session", "secret-of-another-caller")
         return response
 
+    @app.api_route("/v1/{group}/sleep", methods=["GET", "POST"])
+    async def sleep(group: str, s: float) -> dict[str, str]:
+        await asyncio.sleep(s)
+        return {"slept": str(s)}
+
+    @app.get("/v1/sellers/busy")
+    async def busy() -> Response:
+        body = b'{"type":"https://errors.ewtp.rw/service-unavailable","title":"Service Unavailable","status":503}'
+        return Response(body, status_code=503, media_type="application/problem+json", headers={"Retry-After": "7"})
+
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
     async def echo(request: Request) -> Response:
         body = b""

@@ -24,6 +24,7 @@ from gateway.asyncapi import contracts, key_field
 from gateway.routing import service_for
 from shared.registry import registered_services
 from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 ASYNCAPI_SCHEMA = Path(__file__).parent / "schemas" / "asyncapi-3.0.0.json"
@@ -33,10 +34,22 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 @pytest.fixture(scope="module")
 async def merged(platform: Platform) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=platform.gateway_url) as anonymous:
-        response = await anonymous.get("/openapi.json")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    """The merged document once every upstream's part is in.
+
+    In the test platform all services share one Python process, and FastAPI/pydantic schema
+    generation in two server threads at once can fail (a 500 from one service's /openapi.json, never
+    seen with one service per process); the gateway then lists it as unavailable and retries after
+    `RETRY_S`, which is what this waits for.
+    """
+
+    async def complete() -> dict[str, Any] | None:
+        async with httpx.AsyncClient(base_url=platform.gateway_url) as anonymous:
+            response = await anonymous.get("/openapi.json")
+        assert response.status_code == 200, response.text
+        document = dict(response.json())
+        return None if "x-ewtp-unavailable" in document else document
+
+    return await eventually(complete, timeout_s=30, what="every service's OpenAPI part")
 
 
 @pytest.fixture(scope="module")

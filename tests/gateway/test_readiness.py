@@ -7,12 +7,14 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from gateway.app import create_app
 from gateway.readiness import UpstreamReadiness
+from gateway.routing import Service
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import SECRET
 from tests.support.broker import free_port
@@ -86,13 +88,22 @@ async def test_ready_reports_each_upstream_and_ignores_an_optional_one_down(setu
 
 
 async def test_many_probes_make_one_round_of_upstream_requests(setup: Setup) -> None:
-    await asyncio.sleep(0.6)  # let the cached round expire, so the probes below share one new round
-    before = setup.readiness.rounds
-    async with httpx.AsyncClient(base_url=setup.gateway.url) as client:
-        answers = await asyncio.gather(*(client.get("/health/ready") for _ in range(50)))
-    assert {a.status_code for a in answers} == {200}
-    # 50 probes within the cache lifetime: one round, two if the burst straddles an expiry.
-    assert setup.readiness.rounds - before <= 2
+    """Concurrent and repeated probes within the cache lifetime share one round (a frozen clock)."""
+    now = [0.0]
+    async with aiohttp.ClientSession() as session:
+        readiness = UpstreamReadiness(
+            {Service.SELLERS: f"http://127.0.0.1:{setup.sellers_port}", Service.ORDERS: ""},
+            lambda: session,
+            ttl_s=1.0,
+            clock=lambda: now[0],
+        )
+        answers = await asyncio.gather(*(readiness.snapshot() for _ in range(50)))
+        answers += [await readiness.snapshot() for _ in range(50)]
+        assert readiness.rounds == 1
+        assert all(a == {"sellers": "ok"} for a in answers)
+        now[0] += 1.0
+        await readiness.snapshot()
+        assert readiness.rounds == 2
 
 
 async def test_not_ready_while_a_required_service_is_down_and_ready_when_it_returns(setup: Setup) -> None:

@@ -3,17 +3,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from services.logistics.domain import SEA_ONLY_INCOTERMS, Incoterm
+from services.logistics.models import QuoteRow
+from services.logistics.ratecards.cache import RateCardCache
+from services.logistics.schemas import QuoteOut
 from services.logistics.seed import SEED_RATE_CARDS
 from shared.contracts.logistics import QuoteIssuedV1
-from tests.logistics.conftest import ask_quote, counts, fields, logistics_events, money, parcel, problem, quote_body
+from shared.tables import outbox_table
+from tests.logistics.conftest import (
+    ask_quote,
+    counts,
+    eventually,
+    fields,
+    logistics_events,
+    money,
+    parcel,
+    problem,
+    quote_body,
+)
 from tests.support.platform import Platform
 
 MODES = ["air", "sea", "road", "courier"]
@@ -202,3 +218,69 @@ async def test_rate_cards_are_for_ops_and_inconsistent_ones_are_refused(platform
         assert {c["mode"] for c in rest.json()["items"]} == {"sea"}
         problem(await ops.get("/v1/logistics/rate-cards", params={"cursor": "bm90LWEtY3Vyc29y"}), 400)
     assert await counts(platform) == before
+
+
+async def test_the_answer_matches_its_schema_and_an_idempotency_key_replays_it(
+    platform: Platform, seller_key: str
+) -> None:
+    quote = await ask_quote(platform, seller_key)
+    assert QuoteOut.model_validate(quote).model_dump(mode="json") == quote
+    key = {"Idempotency-Key": f"q-{uuid.uuid4().hex}"}
+    async with platform.client(seller_key) as client:
+        first = await client.post("/v1/logistics/quotes", json=quote_body(), headers=key)
+        again = await client.post("/v1/logistics/quotes", json=quote_body(), headers=key)
+        other = await client.post("/v1/logistics/quotes", json=quote_body(incoterm="DAP"), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
+    assert first.headers["location"] == f"/v1/logistics/quotes/{first.json()['id']}"
+    problem(other, 422)
+
+
+async def test_concurrent_quotes_are_each_committed_with_their_event(platform: Platform, seller_key: str) -> None:
+    """Quotes are committed together (group commit); each answer still means its rows are there."""
+    async with platform.client(seller_key) as client:
+        responses = await asyncio.gather(*(client.post("/v1/logistics/quotes", json=quote_body()) for _ in range(40)))
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses if r.status_code != 201]
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 40
+    async with platform.db("logistics") as db, db.read() as session:
+        stored = set((await session.scalars(select(QuoteRow.id).where(QuoteRow.id.in_(ids)))).all())
+        staged = await session.scalar(select(func.count()).select_from(outbox_table).where(outbox_table.c.key.in_(ids)))
+    assert stored == ids and staged == 40
+
+
+async def test_another_replicas_card_change_reaches_this_cache(platform: Platform) -> None:
+    """A second cache on its own connection to the database stands for another replica: it drops its
+    cards when the publishing transaction commits (PostgreSQL NOTIFY; one process owns an SQLite file)."""
+    async with platform.db("logistics") as db:
+        if db.is_sqlite:
+            pytest.skip("an SQLite file has one process, so no other replica")
+        replica = RateCardCache(db)
+        card_id = f"T-{uuid.uuid4().hex[:8].upper()}"
+
+        async def listening() -> bool:
+            await replica.cards()
+            return replica._cache._state(db).listening  # noqa: SLF001 - the replica must have subscribed
+
+        await eventually(listening, what="the replica's cache to listen")
+        async with platform.client(platform.keys["ops"]) as ops:
+            response = await ops.post("/v1/logistics/rate-cards", json=card_body(card_id, "JPNGO", "5.00"))
+        assert response.status_code == 201, response.text
+
+        async def seen() -> bool:
+            return card_id in {c.card_id for c in await replica.cards()}
+
+        await eventually(seen, what="the replica to see the new card")
+
+
+async def test_racing_publications_of_one_card_get_distinct_versions(platform: Platform) -> None:
+    card_id = f"T-{uuid.uuid4().hex[:8].upper()}"
+    async with platform.client(platform.keys["ops"]) as ops:
+        responses = await asyncio.gather(
+            *(ops.post("/v1/logistics/rate-cards", json=card_body(card_id, "JPUKB", f"{4 + i}.00")) for i in range(6))
+        )
+        assert {r.status_code for r in responses} <= {201, 409}
+        versions = sorted(r.json()["version"] for r in responses if r.status_code == 201)
+        listed = await ops.get(f"/v1/logistics/rate-cards/{card_id}")
+    assert versions == list(range(1, len(versions) + 1))
+    assert sorted(v["version"] for v in listed.json()) == versions

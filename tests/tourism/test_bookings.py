@@ -268,3 +268,24 @@ async def test_a_12_year_old_cannot_hold_a_gorilla_permit(platform: Platform, ap
     async with app.client(platform) as client:
         refused = problem(await client.post("/v1/tourism/bookings", json=body), 422)
     assert refused["errors"][0]["field"] == "travellers[1].date_of_birth"
+
+
+async def test_a_hold_retried_under_its_idempotency_key_holds_once(platform: Platform, app: App) -> None:
+    offer = await create_offer(platform, default_capacity=5)
+    day = ahead(12)
+    key = {"Idempotency-Key": f"hold-{uuid.uuid4().hex}"}
+    async with app.client(platform) as client:
+        first = await client.post("/v1/tourism/bookings", json=hold_body(offer["id"], day, 2), headers=key)
+        assert first.status_code == 201, first.text
+        again = await client.post("/v1/tourism/bookings", json=hold_body(offer["id"], day, 2), headers=key)
+        assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+        assert again.headers["idempotent-replayed"] == "true"
+        assert await remaining(client, offer["id"], day) == 3
+        # A refused hold releases its key: the retry is judged afresh.
+        refused_key = {"Idempotency-Key": f"hold-{uuid.uuid4().hex}"}
+        too_many = hold_body(offer["id"], day, 4)
+        assert problem(await client.post("/v1/tourism/bookings", json=too_many, headers=refused_key), 409)
+        await client.post(f"/v1/tourism/bookings/{first.json()['id']}/cancel")
+        retried = await client.post("/v1/tourism/bookings", json=too_many, headers=refused_key)
+        assert retried.status_code == 201, retried.text
+    assert await taken(platform, offer["id"], day) == 4

@@ -51,6 +51,8 @@ class StockRepository:
 
     async def try_reserve(self, listing_id: str, quantity: int, at: datetime) -> int | None:
         """Reserve `quantity` if that much is available on a published listing; the new version or None."""
+        if quantity > MAX_ON_HAND:  # the sum of an order's lines for one listing: no listing holds that much,
+            return None  # and as a parameter it would overflow PostgreSQL's INTEGER (a 500, then the DLQ)
         stmt = (
             update(Listing)
             .where(

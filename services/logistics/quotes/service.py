@@ -8,22 +8,26 @@ version changes nothing in it, and a read returns exactly what the asker was tol
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.logistics.config import LogisticsConfig
 from services.logistics.context import EVENTS, decimal_text, owner_of, sees_all, weight_text
 from services.logistics.domain import LegQuote, Parcel, QuoteOption, RateCard, quote
-from services.logistics.quotes.repository import QuoteRepository
+from services.logistics.quotes.repository import QuoteReads, QuoteRepository
 from services.logistics.schemas import QuoteOut, QuoteRequest
 from shared.auth import Identity
 from shared.contracts import logistics as events
+from shared.db import Database
 from shared.errors import NotFound
+from shared.outbox import add_events
 
-__all__ = ["IssuedQuote", "get_quote", "issue", "price"]
+__all__ = ["IssuedQuote", "get_quote", "issue_many", "price"]
 
 _MILLI = Decimal("0.001")
 
@@ -71,15 +75,51 @@ def _option(option_id: str, option: QuoteOption) -> dict[str, Any]:
 
 
 class IssuedQuote:
-    """A priced quote ready to store: the response body and its event."""
+    """A priced quote ready to store: the response body (as a dict and as JSON) and its event.
 
-    __slots__ = ("body", "event", "owner", "response")
+    The body is built in the response's shape (`QuoteOut`) and serialised once; the hot path never
+    validates it back into models (the tests do), which would cost more than the pricing itself.
+    """
+
+    __slots__ = ("body", "event", "json", "owner")
 
     def __init__(self, body: dict[str, Any], owner: str, event: events.QuoteIssuedV1) -> None:
         self.body = body
         self.owner = owner
-        self.event = event
-        self.response = QuoteOut.model_validate(body)
+        # Made here, in the request's task, so the event carries the request's trace context.
+        self.event = EVENTS.event(event, subject=str(body["id"]))
+        self.json = orjson.dumps(body, option=orjson.OPT_UTC_Z)  # `Z`, as pydantic writes UTC
+
+    @property
+    def quote_id(self) -> str:
+        return str(self.body["id"])
+
+    def model(self) -> QuoteOut:
+        return QuoteOut.model_validate_json(self.json)
+
+
+def _event_option(o: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "option_id": o["option_id"],
+        "mode": o["mode"],
+        "carrier": o["carrier"],
+        "total": o["total"]["amount"],
+        "currency": o["total"]["currency"],
+        "transit_days": o["transit_days"],
+        "valid_until": o["valid_until"],
+        "legs": [
+            {
+                "rate_card_id": leg["rate_card_id"],
+                "rate_card_version": leg["rate_card_version"],
+                "carrier": leg["carrier"],
+                "mode": leg["mode"],
+                "origin": leg["origin"],
+                "destination": leg["destination"],
+                "chargeable_weight_kg": leg["chargeable_weight"]["chargeable_kg"],
+            }
+            for leg in o["legs"]
+        ],
+    }
 
 
 def price(
@@ -124,65 +164,49 @@ def price(
         "skipped": list(result.skipped),
         "created_at": now,
     }
-    event = events.QuoteIssuedV1(
-        quote_id=quote_id,
-        requested_by=owner,
-        origin=request.origin,
-        destination=request.destination,
-        incoterm=request.incoterm.value,
-        actual_weight_kg=actual,
-        options=[
-            events.QuoteOptionData(
-                option_id=o["option_id"],
-                mode=o["mode"],
-                carrier=o["carrier"],
-                total=o["total"]["amount"],
-                currency=o["total"]["currency"],
-                transit_days=o["transit_days"],
-                valid_until=o["valid_until"],
-                legs=[
-                    events.QuoteLeg(
-                        rate_card_id=leg["rate_card_id"],
-                        rate_card_version=leg["rate_card_version"],
-                        carrier=leg["carrier"],
-                        mode=leg["mode"],
-                        origin=leg["origin"],
-                        destination=leg["destination"],
-                        chargeable_weight_kg=leg["chargeable_weight"]["chargeable_kg"],
-                    )
-                    for leg in o["legs"]
-                ],
-            )
-            for o in options
-        ],
-        reason=result.reason,
-        occurred_at=now,
+    event = events.QuoteIssuedV1.model_validate(
+        {
+            "quote_id": quote_id,
+            "requested_by": owner,
+            "origin": request.origin,
+            "destination": request.destination,
+            "incoterm": request.incoterm.value,
+            "actual_weight_kg": actual,
+            "options": [_event_option(o) for o in options],
+            "reason": result.reason,
+            "occurred_at": now,
+        }
     )
     return IssuedQuote(body, owner, event)
 
 
-async def issue(session: AsyncSession, issued: IssuedQuote) -> QuoteOut:
-    """The quote's only writes: its row and its `quote.issued` outbox row."""
+def _row(issued: IssuedQuote) -> dict[str, Any]:
     body = issued.body
-    await QuoteRepository(session).add(
-        {
-            "id": body["id"],
-            "owner": issued.owner,
-            "origin": body["origin"],
-            "destination": body["destination"],
-            "incoterm": body["incoterm"],
-            "actual_weight_kg": body["actual_weight_kg"],
-            "body": body,
-            "created_at": body["created_at"],
-        }
-    )
-    await EVENTS.publish(session, issued.event, subject=body["id"])
-    return issued.response
+    return {
+        "id": body["id"],
+        "owner": issued.owner,
+        "origin": body["origin"],
+        "destination": body["destination"],
+        "incoterm": body["incoterm"],
+        "actual_weight_kg": body["actual_weight_kg"],
+        "body": issued.json.decode(),
+        "created_at": body["created_at"],
+    }
 
 
-async def get_quote(session: AsyncSession, quote_id: str, identity: Identity) -> QuoteOut:
-    """The quote as issued; another party's quote is a 404, as if it did not exist."""
-    found = await QuoteRepository(session).get(quote_id)
+async def issue_many(session: AsyncSession, issued: Sequence[IssuedQuote]) -> None:
+    """The quotes' only writes: their rows and their `quote.issued` outbox rows, one statement each.
+
+    No aggregate lock: `quote.issued` is the one event a quote ever has, so there is no order among
+    a quote's events to protect (shared/outbox.py's ordering rule).
+    """
+    await QuoteRepository(session).add_many([_row(q) for q in issued])
+    await add_events(session, [(events.TOPIC, q.event) for q in issued])
+
+
+async def get_quote(db: Database, quote_id: str, identity: Identity) -> str:
+    """The quote as issued (its JSON); another party's quote is a 404, as if it did not exist."""
+    found = await QuoteReads(db).get(quote_id)
     if found is None or (not sees_all(identity) and found[0] != owner_of(identity)):
         raise NotFound(f"Quote {quote_id} does not exist.")
-    return QuoteOut.model_validate(found[1])
+    return found[1]

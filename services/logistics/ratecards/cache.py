@@ -1,13 +1,14 @@
 """The in-process rate-card cache: quotes are pure computation over it, with no database read.
 
-Guarantees:
-- A card change made by this process is seen by the next quote: the writer invalidates the cache
-  after its transaction commits (never before, or a quote could reload the old rows and keep them).
-- A load that raced with an invalidation is used once but not kept: each invalidation bumps a
-  generation, and a load stores its result only if no invalidation happened while it ran.
-- A change made by another replica is seen within `refresh_s`: a background check compares the
-  table's change marker (`max(seq)`; cards are insert-only) with the one loaded.
-- Seed cards are inserted (if missing) before the first load, so the first quote already sees them.
+Built on `shared.cache.HotTableCache` (the catalogue's FX rates use the same), whose guarantees
+carry over: a publisher calls `changed(session)` in its transaction, so this process drops the
+cards right after the commit (a load racing the commit is not kept), and on PostgreSQL every other
+replica drops them on the commit's NOTIFY (a replica not listening does not cache at all). A stale
+card therefore never prices a quote after its replacement committed, beyond the notification's
+flight time.
+
+Seed cards (seed.py) are inserted, if missing, before this process's first load, so the first
+quote already sees them.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.logistics.domain import RateCard
 from services.logistics.ratecards.convert import card_from_row, card_values
 from services.logistics.ratecards.repository import RateCardRepository
+from shared.cache import HotTableCache
 from shared.db import Database, utcnow
-from shared.periodic import run_periodically
 
 __all__ = ["RateCardCache"]
 
-#: Cards that expired more than this long ago are not loaded (a quote only uses cards valid today).
+#: Cards that expired more than this long ago are not loaded (a quote only uses cards valid today,
+#: and an expired card never becomes valid again, so a value loaded days ago holds a superset).
 _KEEP_EXPIRED = timedelta(days=2)
 
 
@@ -34,59 +35,38 @@ class RateCardCache:
     def __init__(self, db: Database, seed: tuple[RateCard, ...] = ()) -> None:
         self._db = db
         self._seed = seed
-        self._seeded = not seed
-        self._cards: tuple[RateCard, ...] | None = None
-        self._marker = -1
-        self._generation = 0
-        self._lock = asyncio.Lock()
-
-    def invalidate(self) -> None:
-        self._generation += 1
-        self._cards = None
-
-    def invalidate_after_commit(self, session: AsyncSession) -> None:
-        """Invalidate once `session`'s transaction has committed (a rollback changes nothing)."""
-        event.listen(session.sync_session, "after_commit", lambda _s: self.invalidate(), once=True)
+        self._seeded = asyncio.Event()
+        if not seed:
+            self._seeded.set()
+        self._seeding = asyncio.Lock()
+        self._cache: HotTableCache[tuple[RateCard, ...]] = HotTableCache("logistics_rate_cards", self._load)
 
     async def cards(self) -> tuple[RateCard, ...]:
-        cards = self._cards
-        if cards is not None:
-            return cards
-        async with self._lock:
-            if self._cards is not None:
-                return self._cards
-            if not self._seeded:
-                await self._insert_seed()
-            generation = self._generation
-            since: date = (utcnow() - _KEEP_EXPIRED).date()
-            async with self._db.read() as session:
-                repo = RateCardRepository(session)
-                marker = await repo.marker()
-                rows = await repo.usable_on_or_after(since)
-            loaded = tuple(card_from_row(row) for row in rows)
-            if generation == self._generation:
-                self._cards, self._marker = loaded, marker
-            return loaded
+        return await self._cache.get(self._db)
 
-    async def _insert_seed(self) -> None:
-        now = utcnow()
-        async with self._db.transaction() as session:
-            repo = RateCardRepository(session)
-            for card in self._seed:
-                await repo.add_if_missing(card_values(card, created_by="seed", created_at=now))
-        self._seeded = True
+    async def changed(self, session: AsyncSession) -> None:
+        """Inside a publisher's transaction: every replica drops its cards once it commits."""
+        await self._cache.changed(session)
 
-    async def check(self) -> int:
-        """Drop the cache if another replica changed the cards; 1 if it was dropped."""
-        async with self._db.read() as session:
-            marker = await RateCardRepository(session).marker()
-        if self._cards is not None and marker != self._marker:
-            self.invalidate()
-            return 1
-        return 0
-
-    async def run(self, refresh_s: float) -> None:
-        """Warm the cache at start-up, then watch for other replicas' changes until cancelled."""
+    async def run(self) -> None:
+        """Warm the cache (seeding the cards) at start-up."""
         await self.cards()
-        if refresh_s > 0:
-            await run_periodically("rate-card refresh", refresh_s, self.check)
+
+    async def _load(self, db: Database) -> tuple[RateCard, ...]:
+        if not self._seeded.is_set():
+            await self._insert_seed(db)
+        since: date = (utcnow() - _KEEP_EXPIRED).date()
+        async with db.read() as session:
+            rows = await RateCardRepository(session).usable_on_or_after(since)
+        return tuple(card_from_row(row) for row in rows)
+
+    async def _insert_seed(self, db: Database) -> None:
+        async with self._seeding:
+            if self._seeded.is_set():
+                return
+            now = utcnow()
+            async with db.transaction() as session:
+                repo = RateCardRepository(session)
+                for card in self._seed:
+                    await repo.add_if_missing(card_values(card, created_by="seed", created_at=now))
+            self._seeded.set()

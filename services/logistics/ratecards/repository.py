@@ -21,10 +21,6 @@ class RateCardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def marker(self) -> int:
-        """The change marker: the newest row's sequence number (0 when there is none)."""
-        return int(await self.session.scalar(select(func.coalesce(func.max(RateCardRow.seq), 0))) or 0)
-
     async def usable_on_or_after(self, day: date) -> list[RateCardRow]:
         """Every version still valid on `day` or later (an expired card can never price again)."""
         stmt = select(RateCardRow).where(RateCardRow.valid_to >= day).order_by(RateCardRow.seq)

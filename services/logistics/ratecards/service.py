@@ -38,7 +38,7 @@ async def publish_card(
     values = card_values(card, created_by=identity.actor, created_at=utcnow())
     with violations_as_problems(_RACE):
         await repo.add(values)
-    cache.invalidate_after_commit(session)
+    await cache.changed(session)
     row = await repo.get(card.card_id, version)
     assert row is not None
     return card_out(row)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -191,7 +192,7 @@ async def book_for_order(session: AsyncSession, order: OrderConfirmedV1) -> None
     if await repo.by_order(order.order_id) is not None:
         return  # already decided (a second confirmation of the same order)
     found = await QuoteRepository(session).get(quote_id)
-    decision = _decide(found[1] if found else None, order)
+    decision = _decide(orjson.loads(found[1]) if found else None, order)
     now = utcnow()
     shipment_id = str(uuid.uuid4())
     values: dict[str, Any] = {

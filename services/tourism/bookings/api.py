@@ -15,6 +15,7 @@ from starlette.responses import Response
 from services.tourism.bookings import service
 from services.tourism.context import ContextDep, apps, readers
 from services.tourism.domain import BookingStatus
+from services.tourism.offers.repository import OFFERS
 from services.tourism.schemas import (
     BookingOut,
     CancelIn,
@@ -24,10 +25,10 @@ from services.tourism.schemas import (
     RescheduleBookingIn,
 )
 from shared.auth import IdentityDep
+from shared.commands import CommandDep
 from shared.errors import BadRequest
-from shared.idempotency import CommandDep
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import ReadSessionDep, get_database
 from shared.types import BoundedDate
 
 router = APIRouter(prefix="/v1/tourism/bookings", tags=["tourism bookings"])
@@ -41,9 +42,14 @@ def _location(model: BaseModel) -> str:
 
 
 @router.post("", status_code=201, response_model=BookingOut, dependencies=[apps])
-async def hold(body: HoldCreate, identity: IdentityDep, ctx: ContextDep, command: CommandDep) -> Response:
+async def hold(
+    body: HoldCreate, request: Request, identity: IdentityDep, ctx: ContextDep, command: CommandDep
+) -> Response:
     """Hold places for a party on a date; the hold lasts until `expires_at` unless confirmed."""
-    return await command.run(lambda s: service.hold(s, body, identity, ctx), status_code=201, location=_location)
+    offers = await OFFERS.get(get_database(request))
+    return await command.run(
+        lambda s: service.hold(s, body, identity, ctx, offers), status_code=201, location=_location
+    )
 
 
 @router.get("", response_model=Page[BookingOut], dependencies=[readers])

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Date, Integer, String, and_, false, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tourism.domain import BookingStatus
 from services.tourism.models import Booking, Offer, OfferDate
-from shared.db import insert_ignore
 from shared.pagination import keyset_after
 
 __all__ = ["BookingRepository", "Reclaimed"]
@@ -71,34 +72,38 @@ class BookingRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def take(
-        self, offer_id: str, day: date, quantity: int, default_capacity: int, now: datetime
-    ) -> tuple[bool, list[Reclaimed]]:
+    async def take(self, offer_id: str, day: date, quantity: int, now: datetime) -> tuple[bool, list[Reclaimed]]:
         """Take `quantity` places on `day` if they remain (reclaiming expired holds if need be).
 
         Returns whether the places were taken, and the expired holds reclaimed on the way.
         """
         if await self._try_take(offer_id, day, quantity):
             return True, []
-        created = await insert_ignore(
-            self.session,
-            OfferDate.__table__,  # type: ignore[arg-type]
-            {
-                "offer_id": offer_id,
-                "day": day,
-                "capacity": default_capacity,
-                "overridden": False,
-                "closed": False,
-                "taken": 0,
-                "version": 1,
-            },
-        )
-        if created:
+        if await self._add_date(offer_id, day):
             return await self._try_take(offer_id, day, quantity), []
         reclaimed = await self.reclaim_expired(offer_id, day, now)
         if not reclaimed:
             return False, []
         return await self._try_take(offer_id, day, quantity), reclaimed
+
+    async def _add_date(self, offer_id: str, day: date) -> bool:
+        """The date's counter row at the offer's default capacity, read in the same statement (not
+        from the cached offer, which may be a moment old); False if it exists already."""
+        dialect = self.session.get_bind().dialect.name
+        insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+        source = select(
+            literal(offer_id, String),
+            literal(day, Date),
+            Offer.default_capacity,
+            false(),
+            false(),
+            literal(0, Integer),
+            literal(1, Integer),
+        ).where(Offer.id == offer_id)
+        columns = ["offer_id", "day", "capacity", "overridden", "closed", "taken", "version"]
+        stmt = insert_fn(OfferDate).from_select(columns, source).on_conflict_do_nothing()
+        result = await self.session.execute(stmt)
+        return bool(getattr(result, "rowcount", 0))
 
     async def lock_date(self, offer_id: str, day: date) -> bool:
         """Hold the date's counter row until the transaction ends; False if the date has no row."""

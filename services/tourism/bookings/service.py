@@ -9,7 +9,7 @@ so the policy tiers and the expiry can be tested at any instant. Capacity moves 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -38,8 +38,8 @@ from services.tourism.domain import (
     refund,
     reschedule_fee_minor,
 )
-from services.tourism.models import Booking, Offer
-from services.tourism.offers.service import terms_of
+from services.tourism.models import Booking
+from services.tourism.offers.repository import CachedOffer, terms_of
 from services.tourism.schemas import (
     BookingOut,
     CancelIn,
@@ -134,11 +134,11 @@ async def publish_expired(session: AsyncSession, reclaimed: Sequence[Reclaimed],
         )
 
 
-async def _offer(repo: BookingRepository, offer_id: str) -> Offer:
-    offer = await repo.offer(offer_id)
-    if offer is None or not offer.active:
+def _on_sale(offers: Mapping[str, CachedOffer], offer_id: str) -> CachedOffer:
+    cached = offers.get(offer_id)
+    if cached is None or not cached.offer.active:
         raise invalid([{"field": "offer_id", "reason": f"no offer {offer_id} is on sale"}])
-    return offer
+    return cached
 
 
 def _travellers(body: HoldCreate, ctx: TourismContext) -> list[Traveller]:
@@ -151,25 +151,26 @@ def _travellers(body: HoldCreate, ctx: TourismContext) -> list[Traveller]:
     return travellers
 
 
-async def hold(session: AsyncSession, body: HoldCreate, identity: Identity, ctx: TourismContext) -> BookingOut:
-    """Hold places for the party until `expires_at`; 409 if the date has too few left."""
+async def hold(
+    session: AsyncSession,
+    body: HoldCreate,
+    identity: Identity,
+    ctx: TourismContext,
+    offers: Mapping[str, CachedOffer],
+) -> BookingOut:
+    """Hold places for the party until `expires_at`; 409 if the date has too few left.
+
+    `offers` is the cached offers table (`OFFERS`): the terms are read without a query.
+    """
     now = ctx.now()
     check_visit_date(body.visit_date, now, ctx.figures, name="visit_date")
     repo = BookingRepository(session)
-    offer = await _offer(repo, body.offer_id)
-    terms = terms_of(offer)
+    cached = _on_sale(offers, body.offer_id)
+    offer, terms = cached.offer, cached.terms
     travellers = _travellers(body, ctx)
     check_party(terms, body.quantity, travellers)
     check_minimum_age(travellers, terms.minimum_age, body.visit_date)
     price = price_party(terms, body.quantity, [t.category for t in travellers])
-    taken, reclaimed = await repo.take(offer.id, body.visit_date, body.quantity, offer.default_capacity, now)
-    if not taken:
-        raise InsufficientCapacity(
-            f"Not enough places left on {body.visit_date.isoformat()} for {body.quantity}.",
-            offer_id=offer.id,
-            visit_date=body.visit_date.isoformat(),
-        )
-    await publish_expired(session, reclaimed, now)
     booking = Booking(
         id=str(uuid.uuid4()),
         app_id=app_of(identity),
@@ -197,6 +198,17 @@ async def hold(session: AsyncSession, body: HoldCreate, identity: Identity, ctx:
     await EVENTS.publish(
         session, events.BookingHeldV1(**_base(booking, now), expires_at=booking.expires_at), subject=booking.id
     )
+    # The places are taken last: on PostgreSQL the date's counter row stays locked from this UPDATE
+    # to the commit, so every other statement runs before it, and a hot date's holds queue on one
+    # round trip each rather than on the whole request. A refusal rolls the booking back.
+    taken, reclaimed = await repo.take(offer.id, body.visit_date, body.quantity, now)
+    if not taken:
+        raise InsufficientCapacity(
+            f"Not enough places left on {body.visit_date.isoformat()} for {body.quantity}.",
+            offer_id=offer.id,
+            visit_date=body.visit_date.isoformat(),
+        )
+    await publish_expired(session, reclaimed, now)
     return booking_out(booking, now)
 
 
@@ -303,7 +315,7 @@ async def reschedule(
         if day == old:
             await repo.give_back(booking.offer_id, old, booking.quantity)
             continue
-        taken, reclaimed = await repo.take(booking.offer_id, new, booking.quantity, offer.default_capacity, now)
+        taken, reclaimed = await repo.take(booking.offer_id, new, booking.quantity, now)
         if not taken:
             raise InsufficientCapacity(
                 f"Not enough places left on {new.isoformat()} for {booking.quantity}.", visit_date=new.isoformat()

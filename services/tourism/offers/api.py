@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from services.tourism.context import ContextDep, ops, readers
 from services.tourism.domain import OfferKind, VisitorCategory
 from services.tourism.offers import service
+from services.tourism.offers.repository import OFFERS
 from services.tourism.schemas import (
     AvailabilityPage,
     DateOut,
@@ -19,9 +20,9 @@ from services.tourism.schemas import (
     OfferOut,
     OfferUpdate,
 )
-from shared.idempotency import CommandDep
+from shared.commands import CommandDep
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import ReadSessionDep, get_database
 from shared.types import BoundedDate
 
 router = APIRouter(prefix="/v1/tourism", tags=["tourism offers"])
@@ -82,6 +83,7 @@ async def offer_dates(
 
 @router.get("/availability", response_model=AvailabilityPage, dependencies=[readers])
 async def availability(
+    request: Request,
     session: ReadSessionDep,
     ctx: ContextDep,
     first: Annotated[BoundedDate, Query(alias="from")],
@@ -93,9 +95,11 @@ async def availability(
     offer_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")] = None,
 ) -> AvailabilityPage:
     """Places left and the party's price per offer and date (at most 62 days per search)."""
+    offers = await OFFERS.get(get_database(request))
     return await service.availability(
         session,
         ctx,
+        offers,
         first=first,
         last=last,
         party=party,

@@ -1,20 +1,81 @@
-"""SQL of the offers area: offers, their dated capacity rows and the availability read."""
+"""SQL of the offers area: offers, their dated capacity rows and the availability read.
+
+`OFFERS` caches the offers table per database (shared/cache.py): every hold and every availability
+search needs an offer's terms, and the table is small and changes only when ops change an offer.
+Each writer of `offers` calls `OFFERS.changed(session)`, which drops the cache everywhere at commit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tourism.domain import BookingStatus
+from services.tourism.domain import (
+    BookingStatus,
+    CancellationPolicy,
+    CapacityRules,
+    OfferKind,
+    OfferTerms,
+    PricingUnit,
+    RescheduleRule,
+    VisitorCategory,
+)
 from services.tourism.models import Booking, Offer, OfferDate
+from shared.cache import HotTableCache
 from shared.constraints import flush_or_raise
-from shared.db import insert_ignore
+from shared.db import Database, insert_ignore
 from shared.errors import Conflict
+from shared.fastread import Query, rows_as_dicts
 from shared.pagination import keyset_after
 from shared.text import LIKE_ESCAPE, contains_pattern
+
+_ALL_OFFERS = Query(select(*Offer.__table__.columns).order_by(Offer.id))
+
+
+def terms_of(offer: Offer) -> OfferTerms:
+    """The domain's view of an offer row: what every rule reads."""
+    reschedule = (
+        None
+        if offer.reschedule_min_days is None
+        else RescheduleRule(offer.reschedule_min_days, Decimal(offer.reschedule_fee_percent))
+    )
+    return OfferTerms(
+        kind=OfferKind(offer.kind),
+        currency=offer.currency,
+        unit=PricingUnit(offer.unit),
+        prices={VisitorCategory(c): Decimal(p) for c, p in offer.prices.items()},
+        minimum_age=offer.minimum_age,
+        cancellation=CancellationPolicy.of((int(d), Decimal(p)) for d, p in offer.refund_tiers),
+        reschedule=reschedule,
+        capacity=CapacityRules(default=offer.default_capacity),
+        max_quantity=offer.max_quantity,
+        room_occupancy=offer.room_occupancy,
+        hold_ttl=timedelta(seconds=offer.hold_ttl_s),
+    )
+
+
+@dataclass(frozen=True)
+class CachedOffer:
+    """An offer as the cache holds it: a detached row (never added to a session) and its terms."""
+
+    offer: Offer
+    terms: OfferTerms
+
+
+async def load_offers(db: Database) -> dict[str, CachedOffer]:
+    """Every offer by id, with its terms worked out once per load, for `OFFERS`."""
+    rows = rows_as_dicts(_ALL_OFFERS, await db.fetch(_ALL_OFFERS))
+    offers = [Offer(**row) for row in rows]
+    return {o.id: CachedOffer(o, terms_of(o)) for o in offers}
+
+
+#: The offers by id, cached in process until a write to the offers table commits.
+OFFERS: HotTableCache[dict[str, CachedOffer]] = HotTableCache("tourism_offers", load_offers)
 
 
 class OfferRepository:
@@ -28,6 +89,12 @@ class OfferRepository:
         self.session.add(offer)
         taken = lambda: Conflict(f"An offer with id {offer.id} already exists.")  # noqa: E731
         await flush_or_raise(self.session, {"pk_offers": taken, "uq_offers_id": taken})
+        await OFFERS.changed(self.session)
+
+    async def changed(self) -> None:
+        """An offer was changed in this transaction: drop the cached offers when it commits."""
+        await self.session.flush()
+        await OFFERS.changed(self.session)
 
     async def search(
         self,

@@ -7,6 +7,7 @@ An offer row stores its terms as data (prices per visitor category, refund tiers
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,17 +18,14 @@ from services.tourism.config import TourismFigures
 from services.tourism.context import TourismContext, invalid
 from services.tourism.domain import (
     CancellationPolicy,
-    CapacityRules,
     OfferKind,
-    OfferTerms,
     PricingUnit,
-    RescheduleRule,
     VisitorCategory,
     check_visit_date,
     price_party,
 )
 from services.tourism.models import Offer, OfferDate
-from services.tourism.offers.repository import OfferRepository
+from services.tourism.offers.repository import CachedOffer, OfferRepository, terms_of
 from services.tourism.schemas import (
     AvailabilityOut,
     AvailabilityPage,
@@ -48,27 +46,6 @@ from shared.pagination import Page, cursor_id, decode_cursor, encode_cursor
 
 #: The longest date range one availability search covers.
 MAX_SEARCH_DAYS = 62
-
-
-def terms_of(offer: Offer) -> OfferTerms:
-    reschedule = (
-        None
-        if offer.reschedule_min_days is None
-        else RescheduleRule(offer.reschedule_min_days, Decimal(offer.reschedule_fee_percent))
-    )
-    return OfferTerms(
-        kind=OfferKind(offer.kind),
-        currency=offer.currency,
-        unit=PricingUnit(offer.unit),
-        prices={VisitorCategory(c): Decimal(p) for c, p in offer.prices.items()},
-        minimum_age=offer.minimum_age,
-        cancellation=CancellationPolicy.of((int(d), Decimal(p)) for d, p in offer.refund_tiers),
-        reschedule=reschedule,
-        capacity=CapacityRules(default=offer.default_capacity),
-        max_quantity=offer.max_quantity,
-        room_occupancy=offer.room_occupancy,
-        hold_ttl=timedelta(seconds=offer.hold_ttl_s),
-    )
 
 
 def offer_out(offer: Offer) -> OfferOut:
@@ -205,7 +182,7 @@ async def update(session: AsyncSession, offer_id: str, body: OfferUpdate, ctx: T
     _check_terms(offer)
     offer.version += 1
     offer.updated_at = ctx.now()
-    await session.flush()
+    await repo.changed()
     return offer_out(offer)
 
 
@@ -294,6 +271,7 @@ def _level(offer: Offer, row: OfferDate | None, expired: int) -> tuple[int, bool
 async def availability(
     session: AsyncSession,
     ctx: TourismContext,
+    offers: Mapping[str, CachedOffer],
     *,
     first: date,
     last: date,
@@ -303,19 +281,28 @@ async def availability(
     place: str | None,
     offer_id: str | None,
 ) -> AvailabilityPage:
-    """Every matching active offer on every date of the range: places left and the party's price."""
+    """Every matching active offer on every date of the range: places left and the party's price.
+
+    `offers` is the cached offers table (`OFFERS`); only the dates' counters are read here.
+    """
     _check_range(first, last)
     now = ctx.now()
+    wanted = place.casefold() if place else None
+    matching = [
+        c
+        for _, c in sorted(offers.items())
+        if c.offer.active
+        and (kind is None or c.terms.kind is kind)
+        and (wanted is None or wanted in c.offer.place.casefold())
+        and (offer_id is None or c.offer.id == offer_id)
+    ]
     repo = OfferRepository(session)
-    offers = await repo.search(
-        limit=1000, kind=kind.value if kind else None, place=place, offer_id=offer_id, active_only=True
-    )
-    ids = [o.id for o in offers]
+    ids = [c.offer.id for c in matching]
     rows = await repo.dates(ids, first, last) if ids else {}
     expired = await repo.expired_held(ids, first, last, now) if ids else {}
     items: list[AvailabilityOut] = []
-    for offer in offers:
-        terms = terms_of(offer)
+    for cached in matching:
+        offer, terms = cached.offer, cached.terms
         units = party if terms.unit is PricingUnit.PER_PERSON else math.ceil(party / terms.room_occupancy)
         price = None
         if category in terms.prices:
