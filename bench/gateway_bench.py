@@ -319,7 +319,8 @@ def main() -> None:
                 gw_cpu = fast_gw.cpu_us["gateway"]
                 print()
                 print(
-                    f"gateway CPU per forwarded request: {gw_cpu:,.0f} µs = {gw_cpu / ping_cpu:.2f}× a bare ping's {ping_cpu:,.0f} µs (target ≤ 2.5×)"
+                    f"gateway CPU per forwarded request: {gw_cpu:,.0f} µs = {gw_cpu / ping_cpu:.2f}× "
+                    f"a bare ping's {ping_cpu:,.0f} µs (target ≤ 2.5×)"
                 )
                 ratio = fast_gw.rate / fast_direct.rate
                 print(f"through-gateway throughput, fastest read: {ratio:.2f}× direct (target ≥ 0.8×)")
@@ -330,7 +331,7 @@ def main() -> None:
                     f"p50 +{one['gateway'].p50_ms - one['straight'].p50_ms:.2f} ms"
                 )
                 if args.profile:
-                    out = tmp / "gateway.raw"
+                    out = Path(tempfile.gettempdir()) / "ewtp-gateway-profile.raw"  # kept: py-spy's collapsed stacks
                     loader = _background_load(f"{gateway}{category_path}", auth, args.seconds + 2, args.connections)
                     shares = profile(gateway_proc.pid, args.seconds, out)
                     loader.join()

@@ -15,9 +15,11 @@ Guarantees:
 
 Why each role has what it has (DESIGN.md, issues 10–13):
 - ops: everything (operates the platform; services refuse what ops may not do, e.g. finance decisions).
-- rdb_officer: sellers (registers and verifies exporters), reads the public catalogue.
+- rdb_officer: sellers (registers and verifies exporters), reads the public catalogue and the
+  export-opportunity insights.
 - seller: its own profile, documents and listings, its stock; reads orders of its listings and the
-  demand insights; finance applications; logistics quotes (asks for them, reads shipments).
+  demand insights; landed-cost quotes; finance applications; logistics quotes (asks for them, reads
+  shipments).
 - marketplace: reads the catalogue and the feed; places, reads and cancels its orders; asks for
   logistics quotes for them and reads their shipments.
 - lender: finance (review queue, decisions, disbursement, repayments, portfolio); reads the catalogue.
@@ -98,8 +100,10 @@ RULES: dict[str, Rule] = {
     "/v1/feeds": _rule(read={MARKET}),
     # orders: marketplaces place and cancel their own; a seller reads orders of its listings.
     "/v1/orders": _rule(read={MARKET, SELLER}, write={MARKET}),
-    # export-opportunity insights: for sellers (their own share included).
-    "/v1/insights": _rule(read={SELLER}),
+    # a landed-cost quote for a Chinese buyer places nothing: marketplaces and sellers pricing for China.
+    "/v1/orders/landed-cost": _rule(read={MARKET, SELLER}, write={MARKET, SELLER}),
+    # export-opportunity insights: for sellers (their own share included) and RDB, which promotes exports.
+    "/v1/insights": _rule(read={SELLER, RDB}),
     # trade finance: sellers apply, lenders review and act.
     "/v1/finance": _rule(read={SELLER, LENDER}, write={SELLER, LENDER}),
     # logistics: rate cards, shipments and tracking are written by ops (carriers use an ops key);

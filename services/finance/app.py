@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.finance.api import router
-from services.finance.consumers import ORDER_HANDLERS, ORDERS_GROUP, SELLER_HANDLERS, SELLERS_GROUP
+from services.finance.api import routers
+from services.finance.lending.tasks import sweep_arrears
+from services.finance.projections.consumers import ORDERS_GROUP, SELLER_HANDLERS, SELLERS_GROUP, order_handlers
 from services.finance.settings import FinanceSettings
-from services.finance.tasks import sweep_arrears
 from shared.contracts import orders, sellers
 from shared.contracts.finance import TOPIC
 from shared.periodic import run_periodically
@@ -31,12 +31,12 @@ def create_app(settings: FinanceSettings | None = None) -> FastAPI:
         title="eWTP finance",
         settings=settings,
         migrations=Path(__file__).parent / "migrations",
-        routers=[router],
+        routers=routers,
         topics=[TOPIC],
         consumers=[
             # Two groups, so a backlog of orders never delays a seller's suspension (and vice versa).
             ConsumerSpec(group_id=SELLERS_GROUP, topics=[sellers.TOPIC], handlers=SELLER_HANDLERS),
-            ConsumerSpec(group_id=ORDERS_GROUP, topics=[orders.TOPIC], handlers=ORDER_HANDLERS),
+            ConsumerSpec(group_id=ORDERS_GROUP, topics=[orders.TOPIC], handlers=order_handlers(config)),
         ],
         background=[arrears_sweeper],
     )

@@ -12,9 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Foreign
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
-
-#: BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY auto-increments.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from shared.models import BigId
 
 
 class Base(DeclarativeBase):

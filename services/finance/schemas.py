@@ -355,11 +355,6 @@ class PortfolioOut(BaseModel):
     by_sector: list[PortfolioRow]
 
 
-def as_money(amount_minor: int, currency: str) -> str:
-    places = minor_units(currency)
-    return f"{Decimal(amount_minor).scaleb(-places):.{places}f}"
-
-
 __all__ = [
     "ApplicationCreate",
     "ApplicationOut",
@@ -381,6 +376,5 @@ __all__ = [
     "RepaymentOut",
     "RuleOut",
     "StatusChangeOut",
-    "as_money",
     "places_error",
 ]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.finance.config import DEFAULT_CONFIG
-from services.finance.tasks import sweep_arrears
+from services.finance.lending.tasks import sweep_arrears
 from shared.contracts import finance as finance_events
 from tests.finance.conftest import BASE, application_body, make_seller
 from tests.support.events import wait_for_events

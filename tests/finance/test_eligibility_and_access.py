@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from services.finance.models import OrderProjection
-from shared.contracts.orders import OrderCancelledV1, OrderDeliveredV1, OrderShippedV1
+from services.finance.models import Application, OrderClaim, OrderProjection
+from shared.contracts.orders import OrderCancelledV1, OrderDeliveredV1, OrderRejectedV1, OrderShippedV1
 from tests.finance.conftest import (
     BASE,
     application_body,
@@ -15,6 +15,7 @@ from tests.finance.conftest import (
     confirmed_order,
     counts,
     make_seller,
+    new_order_id,
     produce_orders,
     wait_order,
 )
@@ -142,8 +143,12 @@ async def test_another_seller_cannot_read_or_touch_it_and_other_roles_cannot_rea
             problem(await outsider.post(f"{path}/approve", json={"amount": "1.00"}), 403)
             problem(await outsider.get("/v1/finance/portfolio"), 403)
     async with platform.client(platform.keys["lender"]) as bank:
-        # A lender does not see drafts, and may not write a seller's application.
+        # A lender does not see drafts, not even by id, and may not write a seller's application.
         assert app["id"] not in {i["id"] for i in (await bank.get(BASE)).json()["items"]}
+        problem(await bank.get(path), 404)
+        problem(await bank.get(f"{path}/history"), 404)
+        problem(await bank.get(f"{path}/trade-profile"), 404)
+        problem(await bank.post(f"{path}/review"), 404)
         problem(await bank.post(BASE, json=application_body()), 403)
         problem(await bank.patch(path, json={"tenor_days": 30}), 403)
     async with platform.client(platform.keys["ops"]) as ops:
@@ -167,6 +172,7 @@ async def test_the_trade_profile_counts_the_sellers_own_orders(platform: Platfor
     await wait_order(platform, shipped_id, seller.id, "shipped_at")
     async with platform.client(seller.key) as own:
         app = (await own.post(BASE, json=application_body(product="pre_shipment"))).json()
+        assert (await own.post(f"{BASE}/{app['id']}/submit")).status_code == 200
     async with platform.client(platform.keys["lender"]) as bank:
         profile = (await bank.get(f"{BASE}/{app['id']}/trade-profile")).json()
     three, twelve = profile["windows"]
@@ -180,3 +186,67 @@ async def test_the_trade_profile_counts_the_sellers_own_orders(platform: Platfor
     async with platform.db("finance") as db, db.read() as session:
         parts = (await session.execute(select(OrderProjection).where(OrderProjection.seller_id == seller.id))).all()
     assert len(parts) == 3
+
+
+async def _stored(platform: Platform, application_id: str) -> tuple[bool | None, list[str]]:
+    """The stored eligibility and the orders the application claims, read from finance's database."""
+    async with platform.db("finance") as db, db.read() as session:
+        eligible = await session.scalar(select(Application.eligible).where(Application.id == application_id))
+        claims = await session.scalars(select(OrderClaim.order_id).where(OrderClaim.application_id == application_id))
+        return eligible, sorted(claims)
+
+
+async def test_a_lender_opening_a_submitted_application_evaluates_it_again(platform: Platform) -> None:
+    seller = await make_seller(platform)
+    order_id = new_order_id()  # linked before finance has seen it confirmed
+    async with platform.client(seller.key) as own:
+        app = (await own.post(BASE, json=application_body(amount="400.00", linked_order_ids=[order_id]))).json()
+        submitted = (await own.post(f"{BASE}/{app['id']}/submit")).json()
+    assert submitted["eligibility"]["eligible"] is False
+    await produce_orders(platform, confirmed(order_id, seller.id, "500.00"))
+    await wait_order(platform, order_id, seller.id)
+    async with platform.client(seller.key) as own:  # a seller's read evaluates nothing
+        assert (await own.get(f"{BASE}/{app['id']}")).json()["eligibility"]["eligible"] is False
+    async with platform.client(platform.keys["lender"]) as bank:
+        opened = (await bank.get(f"{BASE}/{app['id']}")).json()
+    assert opened["eligibility"]["eligible"] is True, opened["eligibility"]
+    assert opened["eligibility"]["evaluated_at"] > submitted["eligibility"]["evaluated_at"]
+    assert (opened["status"], opened["version"]) == ("submitted", submitted["version"])
+    assert await _stored(platform, app["id"]) == (True, [order_id])
+
+
+async def test_a_linked_order_cancelled_or_rejected_turns_an_open_application_ineligible(platform: Platform) -> None:
+    seller = await make_seller(platform)
+    cancelled_id = await confirmed_order(platform, seller.id, "500.00")
+    rejected_id = await confirmed_order(platform, seller.id, "500.00")
+    kept_id = await confirmed_order(platform, seller.id, "500.00")
+    async with platform.client(seller.key) as own:
+        waiting = (await own.post(BASE, json=application_body(amount="400.00", linked_order_ids=[cancelled_id]))).json()
+        decided = (
+            await own.post(BASE, json=application_body(amount="400.00", linked_order_ids=[rejected_id, kept_id]))
+        ).json()
+        for app in (waiting, decided):
+            assert (await own.post(f"{BASE}/{app['id']}/submit")).json()["eligibility"]["eligible"] is True
+    async with platform.client(platform.keys["lender"]) as bank:
+        assert (await bank.post(f"{BASE}/{decided['id']}/review")).status_code == 200
+        assert (await bank.post(f"{BASE}/{decided['id']}/approve", json={"amount": "400.00"})).status_code == 200
+    now = datetime.now(UTC)
+    await produce_orders(
+        platform,
+        OrderCancelledV1(order_id=cancelled_id, occurred_at=now),
+        OrderRejectedV1(order_id=rejected_id, occurred_at=now),
+    )
+
+    async def turned(application_id: str) -> tuple[bool | None, list[str]] | None:
+        stored = await _stored(platform, application_id)
+        return stored if stored[0] is False else None
+
+    # Awaiting a decision: ineligible, and the order is free again.
+    assert await eventually(lambda: turned(waiting["id"]), what="the cancellation to be evaluated") == (False, [])
+    # Approved: the result says so, but the lender's decision keeps its claims.
+    after = await eventually(lambda: turned(decided["id"]), what="the rejection to be evaluated")
+    assert after == (False, sorted([rejected_id, kept_id]))
+    async with platform.client(seller.key) as own:
+        body = (await own.get(f"{BASE}/{decided['id']}")).json()
+    assert body["status"] == "approved"
+    assert f"{rejected_id} (not confirmed)" in str(body["eligibility"]["rules"])

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from services.finance.config import Product
 from services.finance.domain import Balance, apply_repayment, arrears, interest_minor, repayment_schedule
-from services.finance.profile import OrderFacts, trade_windows
+from services.finance.insights.profile import OrderFacts, trade_windows
 from services.finance.settings import FinanceSettings
 
 RATE = Decimal("0.18")

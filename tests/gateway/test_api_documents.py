@@ -241,6 +241,7 @@ def _headless(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(300)  # two headless Chromium runs (up to 15 s of page time each) on a loaded machine
 def test_the_docs_page_renders_every_operation_in_headless_chromium(
     platform: Platform, merged: dict[str, Any], chromium: str
 ) -> None:

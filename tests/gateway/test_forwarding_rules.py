@@ -59,8 +59,9 @@ def edge_gateway(upstream: Upstream, databases: Databases) -> Iterator[Gateway]:
 
 
 @pytest.fixture(scope="module")
-def behind_proxy(upstream: Upstream, databases: Databases) -> Iterator[Gateway]:
-    gateway = start_gateway(upstream, databases.url("gateway_behind_proxy"), trusted_proxies="127.0.0.1/32")
+def behind_proxy(upstream: Upstream, edge_gateway: Gateway) -> Iterator[Gateway]:
+    # The same key database as `edge_gateway` (already migrated): one database fewer to create and drop.
+    gateway = start_gateway(upstream, edge_gateway.database_url, trusted_proxies="127.0.0.1/32")
     yield gateway
     gateway.server.stop()
 

@@ -74,6 +74,7 @@ def order_confirmed(
     option_id: str | None = None,
     weight: str | None = "10",
     at: datetime | None = None,
+    incoterm: str | None = "FCA",
 ) -> OrderConfirmedV1:
     return OrderConfirmedV1(
         order_id=order_id,
@@ -88,7 +89,7 @@ def order_confirmed(
                                line_value="30.00")],
         logistics_quote_id=quote_id,
         logistics_option_id=option_id,
-        incoterm="FCA",
+        incoterm=incoterm,
         gross_weight_kg=weight,
     )  # fmt: skip
 

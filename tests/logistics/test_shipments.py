@@ -139,6 +139,7 @@ async def test_booking_happens_exactly_once_per_order_under_redelivery(
         ("no option chosen", "options and the order chose none"),
         ("unknown option", "has no option"),
         ("unknown quote", "unknown quote"),
+        ("another Incoterm", "differs from the quote's FCA"),
     ],
 )
 async def test_a_booking_that_cannot_be_made_fails_with_its_reason(
@@ -152,6 +153,7 @@ async def test_a_booking_that_cannot_be_made_fails_with_its_reason(
         "no option chosen": order_confirmed(order_id, quote["id"]),
         "unknown option": order_confirmed(order_id, quote["id"], option_id=f"{quote['id']}-99"),
         "unknown quote": order_confirmed(order_id, str(uuid.uuid4()), option_id=air),
+        "another Incoterm": order_confirmed(order_id, quote["id"], option_id=air, incoterm="CIP"),
     }[case]
     await produce_orders(platform, as_event(data))
     shipment = await booked(platform, order_id)

@@ -44,6 +44,15 @@ class ShipmentRepository:
         stmt = select(TrackingEventRow).where(TrackingEventRow.shipment_id == shipment_id)
         return list((await self.session.scalars(stmt)).all())
 
+    async def timelines(self, shipment_ids: list[str]) -> dict[str, list[TrackingEventRow]]:
+        """The timelines of several shipments in one query (a page of a list), by shipment id."""
+        found: dict[str, list[TrackingEventRow]] = {sid: [] for sid in shipment_ids}
+        if shipment_ids:
+            stmt = select(TrackingEventRow).where(TrackingEventRow.shipment_id.in_(shipment_ids))
+            for row in (await self.session.scalars(stmt)).all():
+                found[row.shipment_id].append(row)
+        return found
+
     async def add_event(self, values: dict[str, Any]) -> None:
         await self.session.execute(insert(TrackingEventRow).values(values))
 

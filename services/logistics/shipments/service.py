@@ -142,7 +142,8 @@ async def search(
         last = rows[limit - 1]
         next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
         rows = rows[:limit]
-    items = [_shipment_out(r, [_event_of(e) for e in await repo.timeline(r.id)]) for r in rows]
+    timelines = await repo.timelines([r.id for r in rows])
+    items = [_shipment_out(r, [_event_of(e) for e in timelines[r.id]]) for r in rows]
     return Page[ShipmentOut](items=items, next_cursor=next_cursor)
 
 
@@ -165,6 +166,9 @@ def _choose(body: dict[str, Any], option_id: str | None) -> dict[str, Any] | str
 def _decide(body: dict[str, Any] | None, order: OrderConfirmedV1) -> dict[str, Any] | str:
     if body is None:
         return f"unknown quote {order.logistics_quote_id}"
+    if order.incoterm is not None and order.incoterm != body["incoterm"]:
+        # The quote priced who pays for which leg under its own rule; another rule is another price.
+        return f"order's Incoterm {order.incoterm} differs from the quote's {body['incoterm']}"
     chosen = _choose(body, order.logistics_option_id)
     if isinstance(chosen, str):
         return chosen

@@ -8,17 +8,19 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.finance.consumers import ORDERS_STREAM
-from services.finance.profile import WINDOWS, OrderFacts, trade_windows
-from services.finance.repository import ApplicationRepository, ProjectionRepository
-from services.finance.schemas import MoneyOut, PortfolioOut, PortfolioRow, TradeProfileOut, WindowOut, as_money
-from services.finance.service import load_visible
+from services.finance.aggregate import load_visible
+from services.finance.insights.profile import WINDOWS, OrderFacts, trade_windows
+from services.finance.insights.repository import PortfolioRepository
+from services.finance.projections.repository import ORDERS_STREAM, ProjectionRepository
+from services.finance.repository import ApplicationRepository
+from services.finance.schemas import MoneyOut, PortfolioOut, PortfolioRow, TradeProfileOut, WindowOut
 from shared.auth import Identity
 from shared.db import utcnow
+from shared.money import format_minor
 
 
 def _values(by_currency: dict[str, int]) -> list[MoneyOut]:
-    return [MoneyOut(amount=as_money(v, c), currency=c) for c, v in sorted(by_currency.items())]
+    return [MoneyOut(amount=format_minor(v, c), currency=c) for c, v in sorted(by_currency.items())]
 
 
 def _rate(value: Decimal | None) -> str | None:
@@ -81,18 +83,18 @@ def _row(row: Row[Any], **key: str) -> PortfolioRow:
     return PortfolioRow(
         currency=c,
         applications=row.applications,
-        approved=as_money(int(row.approved_minor), c),
-        disbursed=as_money(int(row.disbursed_minor), c),
-        outstanding=as_money(int(row.outstanding_minor), c),
-        in_arrears=as_money(int(row.in_arrears_minor), c),
-        repaid=as_money(int(row.repaid_minor), c),
+        approved=format_minor(int(row.approved_minor), c),
+        disbursed=format_minor(int(row.disbursed_minor), c),
+        outstanding=format_minor(int(row.outstanding_minor), c),
+        in_arrears=format_minor(int(row.in_arrears_minor), c),
+        repaid=format_minor(int(row.repaid_minor), c),
         **key,
     )
 
 
 async def portfolio(session: AsyncSession) -> PortfolioOut:
-    repo = ApplicationRepository(session)
+    repo = PortfolioRepository(session)
     return PortfolioOut(
-        by_product=[_row(r, product=r.product) for r in await repo.portfolio_by_product()],
-        by_sector=[_row(r, sector=r.sector) for r in await repo.portfolio_by_sector()],
+        by_product=[_row(r, product=r.product) for r in await repo.by_product()],
+        by_sector=[_row(r, sector=r.sector) for r in await repo.by_sector()],
     )

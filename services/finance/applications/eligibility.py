@@ -1,6 +1,7 @@
 """Eligibility: every rule evaluated on finance's own projections, stored with the application.
 
-Run when the seller submits (or edits a submitted application) and when a lender takes it for review.
+Run when the seller submits (or edits a submitted application), when a lender opens it (its GET while
+it awaits a decision, and taking it for review), and when a linked order is cancelled or rejected.
 For order-backed products an eligible application claims the seller's part of each linked order; the
 `order_claims` primary key lets one open application at a time finance it.
 """
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.finance.config import FinanceConfig, Product
 from services.finance.domain import ORDER_BACKED, Eligibility, LinkedOrder, evaluate_eligibility, foreign_orders
 from services.finance.models import Application, OrderProjection
-from services.finance.repository import ApplicationRepository, ProjectionRepository
+from services.finance.projections.repository import ProjectionRepository
+from services.finance.repository import ApplicationRepository
 from shared.db import utcnow
 from shared.errors import UnprocessableContent
 from shared.money import minor_units
@@ -72,8 +74,13 @@ async def _evaluate_once(session: AsyncSession, app: Application, config: Financ
     )
 
 
-async def evaluate(session: AsyncSession, app: Application, config: FinanceConfig) -> Eligibility:
+async def evaluate(
+    session: AsyncSession, app: Application, config: FinanceConfig, *, keep_claims: bool = False
+) -> Eligibility:
     """Evaluate every rule, claim the linked orders of an eligible order-backed application, store the outcome.
+
+    `keep_claims`: an approved application keeps its claims whatever the outcome (the lender decided on
+    those orders and may still disburse); only its stored result changes.
 
     Claims are taken only when every rule passes, so an ineligible application never blocks an order.
     Two applications claiming one order at once: one insert wins; the other sees the winner on its
@@ -87,7 +94,7 @@ async def evaluate(session: AsyncSession, app: Application, config: FinanceConfi
         holders = await repo.claim_holders(app.seller_id, list(app.linked_order_ids or []))
         if any(holder != app.id for holder in holders.values()):
             result = await _evaluate_once(session, app, config)
-    if not result.eligible:
+    if not result.eligible and not keep_claims:
         await repo.release_claims(app.id)
     app.eligible = result.eligible
     app.eligibility = [{"rule": o.rule.value, "passed": o.passed, "detail": o.detail} for o in result.outcomes]

@@ -1,7 +1,7 @@
 """Lender commands and the money: review, decision, disbursement with its schedule, repayments
 allocated fees -> interest -> principal, write-off, and the arrears check the periodic sweep runs.
 
-Every command holds the application's row lock (see `service`), so two lenders acting at once are
+Every command holds the application's row lock (see `services.finance.aggregate`), so two lenders acting at once are
 serialised and the second gets a 409 when its action no longer applies.
 """
 
@@ -13,7 +13,10 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.finance.aggregate import balance_of, event_fields, load_visible, publish, schedule_of, transition
+from services.finance.applications.eligibility import evaluate
 from services.finance.config import FinanceConfig, Product
+from services.finance.context import SYSTEM_ACTOR, invalid, refuse_extra_places, role_of, today
 from services.finance.domain import (
     Action,
     Role,
@@ -25,8 +28,8 @@ from services.finance.domain import (
     next_status,
     repayment_schedule,
 )
-from services.finance.eligibility import evaluate
 from services.finance.models import Instalment, Repayment
+from services.finance.render import application_out, balance_out
 from services.finance.repository import ApplicationRepository
 from services.finance.schemas import (
     ApplicationOut,
@@ -35,23 +38,7 @@ from services.finance.schemas import (
     ReasonIn,
     RepaymentIn,
     RepaymentOut,
-    as_money,
     places_error,
-)
-from services.finance.service import (
-    SYSTEM_ACTOR,
-    application_out,
-    balance_of,
-    balance_out,
-    event_fields,
-    invalid,
-    load_visible,
-    publish,
-    refuse_extra_places,
-    role_of,
-    schedule_of,
-    today,
-    transition,
 )
 from shared.auth import Identity
 from shared.contracts import finance as events
@@ -237,12 +224,12 @@ async def record_repayment(
     assert balance is not None
     return RepaymentOut(
         id=repayment.id,
-        amount=as_money(amount_minor, c),
+        amount=format_minor(amount_minor, c),
         paid_on=paid_on,
         reference=body.reference,
-        to_fees=as_money(allocation.fees_minor, c),
-        to_interest=as_money(allocation.interest_minor, c),
-        to_principal=as_money(allocation.principal_minor, c),
+        to_fees=format_minor(allocation.fees_minor, c),
+        to_interest=format_minor(allocation.interest_minor, c),
+        to_principal=format_minor(allocation.principal_minor, c),
         recorded_by=identity.actor,
         recorded_at=now,
         status=Status(app.status),

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.finance import service
+from services.finance.config import FinanceConfig
 from services.finance.models import OrderProjection, SellerProjection
-from services.finance.repository import ProjectionRepository
+from services.finance.projections import service
+from services.finance.projections.repository import ORDERS_STREAM, SELLERS_STREAM, ProjectionRepository
 from shared.consumer import Handler
 from shared.contracts import CloudEvent
 from shared.contracts import orders as order_events
@@ -27,10 +28,8 @@ log = logging.getLogger("ewtp.finance.consumers")
 
 SELLERS_GROUP = "finance.sellers"
 ORDERS_GROUP = "finance.orders"
-ORDERS_STREAM = "orders"
 #: Ids are stored in 64-character columns (the order contract bounds its ids the same way).
 MAX_ID = 64
-SELLERS_STREAM = "sellers"
 
 _SELLER_CONTRACTS: dict[str, type[seller_events._SellerEvent]] = {
     c.TYPE: c
@@ -153,8 +152,9 @@ async def _apply_lines(
     await repo.mark_stage(order_id, stage, at)
 
 
-async def on_order_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Project each seller's part of an order and the stages it reached."""
+async def on_order_event(session: AsyncSession, event: CloudEvent, config: FinanceConfig) -> None:
+    """Project each seller's part of an order and the stages it reached; an order that ends has the
+    applications claiming it evaluated again (`service.order_ended`)."""
     repo = ProjectionRepository(session)
     stage = _STAGE[event.type]
     if event.type == order_events.OrderPlacedV1.TYPE:
@@ -176,6 +176,7 @@ async def on_order_event(session: AsyncSession, event: CloudEvent) -> None:
         at = _utc(ended.occurred_at)
         # These carry no lines: they end the parts already known (an unknown order has nothing to end).
         await repo.mark_stage(ended.order_id, stage, at)
+        await service.order_ended(session, ended.order_id, config)
     else:
         facts = _PRICED[event.type].from_event(event)
         at = _utc(facts.occurred_at)
@@ -185,4 +186,12 @@ async def on_order_event(session: AsyncSession, event: CloudEvent) -> None:
 
 
 SELLER_HANDLERS: dict[str, Handler] = dict.fromkeys(_SELLER_CONTRACTS, on_seller_event)
-ORDER_HANDLERS: dict[str, Handler] = dict.fromkeys(_STAGE, on_order_event)
+
+
+def order_handlers(config: FinanceConfig) -> dict[str, Handler]:
+    """The order handlers, bound to the app's configuration (eligibility needs the advance rates)."""
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        await on_order_event(session, event, config)
+
+    return dict.fromkeys(_STAGE, handle)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from services.finance import lending
 from services.finance.config import FinanceConfig
 from services.finance.domain import Status
+from services.finance.lending import service
 from services.finance.repository import ApplicationRepository
 from shared.db import Database
 
@@ -21,5 +21,5 @@ async def sweep_arrears(db: Database, config: FinanceConfig, as_of: date | None 
     marked = 0
     for application_id in ids:
         async with db.transaction() as session:
-            marked += await lending.mark_arrears_if_due(session, application_id, day, config)
+            marked += await service.mark_arrears_if_due(session, application_id, day, config)
     return marked
