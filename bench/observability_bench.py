@@ -4,8 +4,9 @@
 
 Starts the Tansu broker once, then for each round the sellers service and the gateway (uvicorn
 subprocesses, SQLite) with observability off, then on, and loads `GET /v1/sellers/{id}` through the
-gateway. Rounds alternate off/on so drift on a shared machine hits both. Prints requests/s per run and
-on/off as a ratio; compare the ratio, not the absolutes (the load client shares the cores).
+gateway. Rounds alternate off/on so drift on a shared machine hits both. Prints requests/s and CPU per
+request (gateway + sellers processes) per run, and on/off as ratios; on a shared machine the CPU per
+request is the steadier figure (the load client shares the cores).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.gateway_bench import load  # noqa: E402
-from bench.support import uvicorn  # noqa: E402
+from bench.support import cpu_seconds, uvicorn  # noqa: E402
 from gateway.keys import create_key_sync  # noqa: E402
 from tests.support.broker import TansuBroker, free_port  # noqa: E402
 
@@ -39,7 +40,8 @@ BODY = {
 }
 
 
-def one_run(tmp: Path, bootstrap: str, observability: str, seconds: float, connections: int) -> float:
+def one_run(tmp: Path, bootstrap: str, observability: str, seconds: float, connections: int) -> tuple[float, float]:
+    """Requests/s through the gateway, and CPU µs per request of the gateway and sellers together."""
     run = tmp / f"run-{observability}-{os.urandom(3).hex()}"
     run.mkdir()
     gateway_db = f"sqlite+aiosqlite:///{run}/gateway.db"
@@ -60,20 +62,26 @@ def one_run(tmp: Path, bootstrap: str, observability: str, seconds: float, conne
         "GATEWAY_RATE_LIMIT_RDB_OFFICER": "10000000/minute",
     }
     with (
-        uvicorn("services.sellers.app:create_app", sellers_port, sellers_env, run / "sellers.log"),
-        uvicorn("gateway.app:create_app", gateway_port, gateway_env, run / "gateway.log"),
+        uvicorn("services.sellers.app:create_app", sellers_port, sellers_env, run / "sellers.log") as sellers,
+        uvicorn("gateway.app:create_app", gateway_port, gateway_env, run / "gateway.log") as gw,
     ):
         gateway = f"http://127.0.0.1:{gateway_port}"
         auth = {"Authorization": f"Bearer {officer}"}
         created = httpx.post(f"{gateway}/v1/sellers", json=BODY, headers=auth)
         created.raise_for_status()
         url = f"{gateway}/v1/sellers/{created.json()['id']}"
-        asyncio.run(load(url, auth, 1.0, connections))  # warm-up
-        errors, latencies = asyncio.run(load(url, auth, seconds, connections))
+        asyncio.run(load(url, lambda: auth, 1.0, connections))  # warm-up
+        cpu_before = cpu_seconds(gw.pid) + cpu_seconds(sellers.pid)
+        errors, latencies = asyncio.run(load(url, lambda: auth, seconds, connections))
+        cpu_us = (cpu_seconds(gw.pid) + cpu_seconds(sellers.pid) - cpu_before) / max(1, len(latencies)) * 1e6
     rate = len(latencies) / seconds
     p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000
-    print(f"observability {observability:<3}  {rate:>8,.0f} req/s   p99 {p99:6.1f} ms   errors {errors}", flush=True)
-    return rate
+    print(
+        f"observability {observability:<3}  {rate:>8,.0f} req/s   p99 {p99:6.1f} ms   "
+        f"CPU {cpu_us:6,.0f} µs/request (gateway + sellers)   errors {errors}",
+        flush=True,
+    )
+    return rate, cpu_us
 
 
 def main() -> None:
@@ -88,14 +96,19 @@ def main() -> None:
         broker = TansuBroker(log_dir=tmp)
         broker.start()
         rates: dict[str, list[float]] = {"off": [], "on": []}
+        cpu: dict[str, list[float]] = {"off": [], "on": []}
         try:
             for _ in range(args.rounds):
                 for mode in ("off", "on"):
-                    rates[mode].append(one_run(tmp, broker.bootstrap, mode, args.seconds, args.connections))
+                    rate, cpu_us = one_run(tmp, broker.bootstrap, mode, args.seconds, args.connections)
+                    rates[mode].append(rate)
+                    cpu[mode].append(cpu_us)
         finally:
             broker.stop()
     off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
     print(f"on/off throughput ratio: {on / off:.3f}  (overhead {100 * (1 - on / off):.1f}%)")
+    cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+    print(f"on/off CPU per request:  {cpu_on / cpu_off:.3f}  (overhead {100 * (cpu_on / cpu_off - 1):.1f}%)")
 
 
 if __name__ == "__main__":

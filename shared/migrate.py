@@ -19,6 +19,7 @@ import time
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy.engine import Connection
 
 from shared.db import make_engine
@@ -29,24 +30,34 @@ __all__ = ["at_head", "main"]
 
 
 async def at_head(target: Component, url: str) -> bool:
-    """True when every head of the component's scripts is applied to the database at `url`.
+    """True when nothing is left to upgrade in the database at `url` (every head and dependency applied).
 
     A head may be applied without being recorded: a service's first revision depends on the platform
-    branch, so once the service's head is applied Alembic records only it, not the platform head.
+    branch, so once the service's head is applied Alembic records only it (iterate_revisions follows
+    dependencies).
+
+    A revision the scripts do not know means a newer release migrated the database: migrations are
+    expand-only within a release (deploy/README.md), so this code runs on it (a rollback) and waits for nothing.
     """
     script = ScriptDirectory.from_config(alembic_config(target.migrations, url, platform=target.has_platform_tables))
 
     def current(connection: Connection) -> tuple[str, ...]:
-        return MigrationContext.configure(connection).get_current_heads()
+        return tuple(MigrationContext.configure(connection).get_current_heads())
 
     engine = make_engine(url, begin=None)
     try:
         async with engine.connect() as connection:
-            recorded = await connection.run_sync(current)
+            revisions = await connection.run_sync(current)
     finally:
         await engine.dispose()
-    applied = {revision.revision for head in recorded for revision in script.iterate_revisions(head, "base")}
-    return set(script.get_heads()) <= applied
+    if not revisions:
+        return False
+    try:
+        for revision in revisions:
+            script.get_revision(revision)
+    except AlembicError:
+        return True
+    return not list(script.iterate_revisions("heads", revisions))
 
 
 async def wait_for_head(target: Component, url: str, timeout_s: float) -> bool:

@@ -19,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 ACCEPTED = Path(__file__).parent / "checkov-accepted.yaml"
+#: The first run installs checkov (minutes, once per machine); a scan takes tens of seconds on a busy machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")

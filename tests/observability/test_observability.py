@@ -93,11 +93,12 @@ def test_dashboard_panels_all_query_prometheus() -> None:
         assert panel["targets"] and all(METRIC.search(t["expr"]) for t in panel["targets"]), panel["title"]
 
 
-def test_every_metric_used_is_exported_by_the_platform(platform: Platform) -> None:
+async def test_every_metric_used_is_exported_by_the_platform(platform: Platform) -> None:
     urls = [platform.gateway_url, *(server.url for server in platform.servers.values())]
     scraped: set[str] = set()
     for url in urls:
-        response = httpx.get(f"{url}/metrics", timeout=10)
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.get(f"{url}/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
         scraped |= exported(response.text)
     missing = used_metrics() - scraped
