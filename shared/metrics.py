@@ -26,13 +26,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import QueryableAttribute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
+from shared.observability import service_var
 from shared.tables import outbox_table
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "dead_lettered",
     "metrics_route",
     "record_lag",
+    "count_rows",
     "register_gauge",
 ]
 
@@ -139,8 +142,51 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
     gauge = (
         existing if isinstance(existing, Gauge) else Gauge(full, documentation, ["service", *labels], registry=REGISTRY)
     )
-    _domain.setdefault(service, []).append((gauge, collect))
+    # A service app made again in the same process (tests) replaces its collector, never adds a second.
+    _domain[service] = [(g, c) for g, c in _domain.get(service, []) if g is not gauge] + [(gauge, collect)]
     return gauge
+
+
+#: Seconds a domain count is reused: scrapes (every 15 s or so, by several Prometheus replicas) never
+#: cost more than one count per interval.
+DOMAIN_CACHE_S = 5.0
+
+
+def count_rows(
+    db: Database,
+    *,
+    where: Callable[[], Sequence[ColumnElement[bool]]] = lambda: (),
+    by: ColumnElement[Any] | QueryableAttribute[Any] | None = None,
+) -> Collect:
+    """A `Collect` counting rows (grouped `by` a state column, or one total), cached for `DOMAIN_CACHE_S`.
+
+    `where()` is called at each count (a condition on "now" is evaluated then).
+
+    Give it a `where`/`by` an index serves (state columns are indexed in every service), so a count is
+    an index scan, and at most one per cache interval whatever the scrape rate.
+    """
+    cached: tuple[float, dict[tuple[str, ...], float]] | None = None
+
+    async def collect() -> Mapping[tuple[str, ...], float]:
+        nonlocal cached
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < DOMAIN_CACHE_S:
+            return cached[1]
+        columns: list[ColumnElement[Any] | QueryableAttribute[Any]] = [by] if by is not None else []
+        stmt = select(*columns, func.count()).where(*where())
+        if by is not None:
+            stmt = stmt.group_by(by)
+        async with db.read() as session:
+            rows = (await session.execute(stmt)).all()
+        values = {tuple(str(v) for v in row[:-1]): float(row[-1]) for row in rows}
+        if by is None and not values:
+            values = {(): 0.0}
+        if cached is not None:  # a state that emptied reads 0, not its last count
+            values = dict.fromkeys(cached[1], 0.0) | values
+        cached = (now, values)
+        return values
+
+    return collect
 
 
 def consumed(group: str, event_type: str, outcome: str) -> None:
@@ -175,6 +221,14 @@ class HttpMetricsMiddleware:
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every log line of this request names this app (several share one process in the tests).
+        token = service_var.set(self.service)
+        try:
+            await self._call(scope, receive, send)
+        finally:
+            service_var.reset(token)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not ENABLED or scope["type"] != "http" or scope["path"] == METRICS_PATH:
             await self.app(scope, receive, send)
             return

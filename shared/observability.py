@@ -1,4 +1,10 @@
-"""JSON logs, one object per line, each carrying the request id of the request being served."""
+"""JSON logs, one object per line, each carrying the request id of the request being served.
+
+`service` is per app, not per process: the test platform runs every service in one process, so the
+HTTP metrics middleware sets `service_var` for each request and the service's lifespan sets it before
+starting its relay, consumers and background tasks (they copy the context); the process default
+(the last `configure_logging`) is only the fallback.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-__all__ = ["configure_logging", "request_id_var"]
+__all__ = ["configure_logging", "request_id_var", "service_var"]
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+service_var: ContextVar[str | None] = ContextVar("service", default=None)
 
 _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -25,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
-            "service": self.service,
+            "service": service_var.get() or self.service,
             "logger": record.name,
             "msg": record.getMessage(),
         }

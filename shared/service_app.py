@@ -26,7 +26,7 @@ from shared.http import BodyLimitMiddleware
 from shared.kafka import KafkaPublisher, broker_reachable
 from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.migrations import upgrade_to_head
-from shared.observability import configure_logging
+from shared.observability import configure_logging, service_var
 from shared.openapi import add_problem_responses
 from shared.outbox import OutboxRelay
 from shared.periodic import run_periodically
@@ -92,6 +92,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_migrations:
             await upgrade_to_head(migrations, settings.database_url)
+        service_var.set(settings.service_name)  # copied by every task below: their log lines name this app
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in parts.consumers]
         tasks += [asyncio.create_task(run(parts), name=getattr(run, "__name__", "task")) for run in background]

@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.observability import service_var
+
 __all__ = [
     "TRACEPARENT",
     "TraceContext",
@@ -153,6 +155,9 @@ class _LogFields(logging.Filter):
         principal = _principal.get()
         if principal:
             record.principal = principal
+        service = service_var.get()
+        if service:
+            record.service = service
         return True
 
 

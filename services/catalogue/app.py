@@ -12,6 +12,7 @@ from services.catalogue.consumers import ORDER_HANDLERS, ORDERS_GROUP, SELLER_HA
 from services.catalogue.context import CatalogueContext
 from services.catalogue.feed.render import FeedRenderer
 from services.catalogue.feed.tasks import run_pruner
+from services.catalogue.gauges import register_gauges
 from services.catalogue.settings import CatalogueSettings
 from shared.contracts import orders, sellers
 from shared.contracts.catalogue import TOPIC
@@ -47,6 +48,7 @@ def create_app(settings: CatalogueSettings | None = None) -> FastAPI:
         chunk_size=settings.feed_chunk_size,
     )
 
+    register_gauges(settings.service_name, app.state.db)
     return app
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.finance.api import routers
+from services.finance.gauges import register_gauges
 from services.finance.lending.tasks import sweep_arrears
 from services.finance.projections.consumers import ORDERS_GROUP, SELLER_HANDLERS, SELLERS_GROUP, order_handlers
 from services.finance.settings import FinanceSettings
@@ -41,6 +42,7 @@ def create_app(settings: FinanceSettings | None = None) -> FastAPI:
         background=[arrears_sweeper],
     )
     app.state.finance_config = config
+    register_gauges(settings.service_name, app.state.db)
     return app
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.logistics.api import routers
 from services.logistics.consumers import ORDER_HANDLERS, ORDERS_GROUP
 from services.logistics.deps import LogisticsContext
+from services.logistics.gauges import register_gauges
 from services.logistics.quotes.writer import QuoteWriter
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.seed import SEED_RATE_CARDS
@@ -45,6 +46,7 @@ def create_app(settings: LogisticsSettings | None = None) -> FastAPI:
         writer=QuoteWriter(db),
     )
     app.state.logistics = context
+    register_gauges(settings.service_name, app.state.db)
     return app
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.orders.api import routers
 from services.orders.consumers import CATALOGUE_GROUP, CATALOGUE_HANDLERS, LOGISTICS_GROUP, LOGISTICS_HANDLERS
 from services.orders.context import OrdersContext
+from services.orders.gauges import register_gauges
 from services.orders.saga import sweep_timeouts
 from services.orders.settings import OrdersSettings
 from shared.contracts import catalogue, logistics
@@ -46,6 +47,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         fx_source=settings.fx_source,
         fx_as_of=settings.fx_as_of,
     )
+    register_gauges(settings.service_name, app.state.db)
     return app
 
 

@@ -11,6 +11,7 @@ from services.tourism.api import routers
 from services.tourism.bookings.batcher import HoldBatcher
 from services.tourism.bookings.service import sweep
 from services.tourism.context import TourismContext
+from services.tourism.gauges import register_gauges
 from services.tourism.offers.service import seed
 from services.tourism.settings import TourismSettings
 from shared.contracts.tourism import TOPIC
@@ -51,6 +52,7 @@ def create_app(settings: TourismSettings | None = None) -> FastAPI:
     app.state.tourism = ctx
     if settings.hold_batching:
         app.state.tourism_holds = HoldBatcher(app.state.db, ctx, max_batch=settings.hold_batch_max)
+    register_gauges(settings.service_name, app.state.db)
     return app
 
 

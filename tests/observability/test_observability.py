@@ -30,6 +30,7 @@ from shared.contracts.sellers import SellerRegisteredV1
 from shared.metrics import REGISTRY
 from shared.observability import JsonFormatter
 from shared.tracing import _LogFields
+from tests.orders.conftest import listing, make_seller, place, wait_status
 from tests.support.events import events, produce_events, read_topic
 from tests.support.factories import seller_body
 from tests.support.platform import Platform
@@ -96,13 +97,50 @@ def test_dashboard_panels_all_query_prometheus() -> None:
 async def test_every_metric_used_is_exported_by_the_platform(platform: Platform) -> None:
     urls = [platform.gateway_url, *(server.url for server in platform.servers.values())]
     scraped: set[str] = set()
+    exposition: list[str] = []
     for url in urls:
         async with httpx.AsyncClient(timeout=30) as client:
             response = await client.get(f"{url}/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
         scraped |= exported(response.text)
+        exposition += response.text.splitlines()
     missing = used_metrics() - scraped
     assert not missing, f"used by k8s/monitoring but exported by no component: {sorted(missing)}"
+    # Each domain gauge is read from its service's database (a sample, not only a `# TYPE` line).
+    for sample in (
+        'ewtp_saga_overdue{saga="order",service="orders"}',
+        'ewtp_holds_outstanding{service="tourism"}',
+        'ewtp_reservations_open{service="catalogue"}',
+    ):
+        assert any(line.startswith(sample + " ") for line in exposition), sample
+
+
+# ---------------------------------------------------------------- domain gauges follow the workload
+
+
+async def scrape_orders(platform: Platform) -> dict[str, float]:
+    """`ewtp_orders` by state, as Prometheus would read it from the orders service."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        text = (await client.get(f"{platform.servers['orders'].url}/metrics")).text
+    found = re.findall(r'^ewtp_orders\{service="orders",state="([a-z_]+)"\} ([0-9.e+]+)$', text, re.M)
+    return {state: float(count) for state, count in found}
+
+
+async def test_placing_an_order_moves_the_orders_gauge(platform: Platform) -> None:
+    seller = await make_seller(platform)
+    made = await listing(platform, seller, on_hand=10, price={"amount": "15.00", "currency": "USD"})
+    before = await scrape_orders(platform)
+    async with platform.client(platform.keys["marketplace"]) as marketplace:
+        order = await place(marketplace, (made["id"], 1))
+    await wait_status(platform, order["id"], "confirmed")
+
+    async def counted() -> bool:
+        now = await scrape_orders(platform)
+        return now.get("confirmed", 0.0) >= before.get("confirmed", 0.0) + 1 and sum(now.values()) > sum(
+            before.values()
+        )
+
+    await eventually(counted, what="the confirmed order in ewtp_orders")
 
 
 # ---------------------------------------------------------------- counters equal the workload
