@@ -231,10 +231,13 @@ async def test_one_trace_id_from_the_gateway_through_the_event_to_the_consumer(
         ]
 
     async def consumed() -> bool:
-        return bool(traced(group=CATALOGUE_SELLERS_GROUP, outcome="processed"))
+        return bool(traced(service="catalogue", group=CATALOGUE_SELLERS_GROUP, outcome="processed"))
 
     await eventually(consumed, what="catalogue's consumer line with the request's trace id")
-    assert traced(component="gateway", status=201)
-    assert traced(component="sellers", status=201)
-    line = json.loads(JsonFormatter("sellers").format(traced(component="sellers")[0]))
-    assert line["trace_id"] == trace_id and line["span_id"] and line["principal"]
+    # `service` is the app that wrote the line (a contextvar per app), not the process's last configured one.
+    assert traced(service="gateway", component="gateway", status=201)
+    assert traced(service="sellers", component="sellers", status=201)
+    for service in ("gateway", "sellers", "catalogue"):
+        line = json.loads(JsonFormatter("process-default").format(traced(service=service)[0]))
+        assert line["service"] == service and line["trace_id"] == trace_id and line["span_id"]
+    assert json.loads(JsonFormatter("process-default").format(traced(service="sellers")[0]))["principal"]
