@@ -39,7 +39,7 @@ from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
 from shared.periodic import run_periodically
-from shared.tracing import TraceMiddleware, install_log_fields
+from shared.tracing import TraceMiddleware, configure_otlp, install_log_fields
 
 __all__ = ["GatewayApp", "create_app"]
 
@@ -66,6 +66,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
     install_log_fields()
+    configure_otlp(settings.service_name)
     db = Database(settings.database_url)
     keys = KeyStore(db, cache_ttl_s=settings.key_cache_ttl_s)
     forwarder = Forwarder(settings)
@@ -126,7 +127,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     app.add_middleware(RequestIdMiddleware)
     # Forwarded requests are labelled by the service they go to (bounded), not by their raw path.
     app.add_middleware(HttpMetricsMiddleware, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
-    app.add_middleware(TraceMiddleware)
+    app.add_middleware(TraceMiddleware, service="gateway")
     # The forwarded paths: the same layers, innermost first, around the forwarder.
     edge: ASGIApp = BodyLimitMiddleware(forwarder, max_bytes=settings.max_body_bytes)
     edge = RateLimitMiddleware(AuthorizationMiddleware(edge), limiter=limiter)
@@ -135,7 +136,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
         edge = CorsMiddleware(edge, origins=settings.cors_origins)
     edge = RequestIdMiddleware(edge)
     edge = HttpMetricsMiddleware(edge, service="gateway", route_of=lambda s: _forwarded_route(s["path"]))
-    app.edge = TraceMiddleware(edge)
+    app.edge = TraceMiddleware(edge, service="gateway")
     return app
 
 

@@ -40,7 +40,7 @@ from shared.db import Database, insert_ignore, utcnow
 from shared.kafka import KafkaPublisher, ensure_topics
 from shared.metrics import consumed, dead_lettered, record_lag
 from shared.tables import inbox_table
-from shared.tracing import continue_from_event
+from shared.tracing import continue_from_event, event_span
 
 __all__ = ["EventConsumer", "Handler", "PoisonMessage", "claim_event"]
 
@@ -167,6 +167,10 @@ class EventConsumer:
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one record exactly once in effect, retrying, then dead-lettering it."""
+        with event_span():  # ends the exported CONSUMER span, if any (shared/tracing.py)
+            await self._process(record)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
             event = CloudEvent.from_bytes(record.value or b"")
         except ValidationError as exc:

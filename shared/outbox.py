@@ -47,7 +47,7 @@ log = logging.getLogger("ewtp.outbox")
 
 def _outbox_row(topic: str, event: CloudEvent) -> dict[str, Any]:
     if TRACEPARENT not in (event.model_extra or {}):  # the Distributed Tracing extension (shared/tracing.py)
-        event = event.model_copy(update=event_extensions())
+        event = event.model_copy(update=event_extensions(event.type))
     return {
         "event_id": event.id,
         "event_type": event.type,
@@ -97,7 +97,8 @@ class EventSource:
     def event(self, data: EventData, *, subject: str) -> CloudEvent:
         """A new CloudEvent from this source, with the current trace context (for `add_events`;
         `publish` makes and stages one itself)."""
-        return new_event(data, source=self.source, subject=subject).model_copy(update=event_extensions())
+        event = new_event(data, source=self.source, subject=subject)
+        return event.model_copy(update=event_extensions(event.type))
 
     async def publish(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
         return await publish(session, data, source=self.source, subject=subject)

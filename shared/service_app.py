@@ -32,7 +32,7 @@ from shared.outbox import OutboxRelay
 from shared.periodic import run_periodically
 from shared.retention import RetentionPolicy, prune_platform_tables
 from shared.settings import ServiceSettings
-from shared.tracing import TraceMiddleware, install_log_fields
+from shared.tracing import TraceMiddleware, configure_otlp, install_log_fields
 
 __all__ = ["ConsumerSpec", "ServiceParts", "create_service_app"]
 
@@ -69,6 +69,7 @@ def create_service_app(
     """A service app; `background` are the service's own long-running tasks (run beside the relay)."""
     configure_logging(settings.service_name, settings.log_level)
     install_log_fields()
+    configure_otlp(settings.service_name)
     db = Database(settings.database_url)
     publisher = KafkaPublisher(settings.kafka_bootstrap, topics)
     relay = OutboxRelay(db, publisher, settings.outbox_poll_interval_s)
@@ -134,5 +135,5 @@ def create_service_app(
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
-    app.add_middleware(TraceMiddleware)
+    app.add_middleware(TraceMiddleware, service=settings.service_name)
     return app
