@@ -16,14 +16,9 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from services.logistics.config import DEFAULT_CONFIG, Mode
-from services.logistics.domain import (
-    Classifier,
-    Incoterm,
-    ShipmentStatus,
-    SurchargeBasis,
-    SurchargeKind,
-    TrackingCode,
-)
+from services.logistics.domain.incoterms import Incoterm
+from services.logistics.domain.ratecards import SurchargeBasis, SurchargeKind
+from services.logistics.domain.tracking import Classifier, ShipmentStatus, TrackingCode
 from shared.money import Money
 from shared.types import Amount, Bool, BoundedDate, Code, Currency, Line, PositiveInt32, UnLocode, UtcDatetime
 

@@ -10,37 +10,36 @@ from typing import Any
 import pytest
 
 from services.logistics.config import DEFAULT_CONFIG, Mode
-from services.logistics.domain import (
+from services.logistics.domain.incoterms import (
     SEA_ONLY_INCOTERMS,
-    TRANSITIONS,
-    Classifier,
-    IllegalTransition,
     Incoterm,
     InvalidQuoteRequest,
-    Parcel,
+    check_locode,
+    modes_for_incoterm,
+    parse_incoterm,
+)
+from services.logistics.domain.pricing import booking_refusal, price_leg, quote
+from services.logistics.domain.ratecards import (
     RateCard,
-    ShipmentAction,
-    ShipmentStatus,
     Surcharge,
     SurchargeBasis,
     SurchargeKind,
+    WeightBreak,
+    current_cards,
+)
+from services.logistics.domain.tracking import (
+    TRANSITIONS,
+    Classifier,
+    ShipmentAction,
+    ShipmentStatus,
     TrackingCode,
     TrackingEvent,
-    WeightBreak,
-    booking_refusal,
-    chargeable_weight,
-    check_locode,
-    check_parcels,
-    current_cards,
-    modes_for_incoterm,
     next_status,
-    parse_incoterm,
-    price_leg,
-    quote,
     record_tracking,
-    round_up,
 )
+from services.logistics.domain.weight import Parcel, chargeable_weight, check_parcels, round_up
 from services.logistics.seed import SEED_RATE_CARDS
+from shared.state_machine import InvalidTransition
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -390,7 +389,7 @@ def test_transitions_table_is_exactly_the_expected_one() -> None:
 )
 def test_illegal_transitions_are_refused(status: ShipmentStatus, action: ShipmentAction | TrackingCode) -> None:
     assert (status, action) not in TRANSITIONS
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(InvalidTransition) as caught:
         next_status(status, action)
     assert caught.value.status == 409
 
@@ -449,13 +448,13 @@ def test_late_departure_after_delivery_is_kept_but_not_dispatched_again() -> Non
 
 def test_an_actual_event_after_delivery_is_refused() -> None:
     delivered = record_tracking(S.BOOKED, (), ev(TrackingCode.DELIVERED, 10))
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(InvalidTransition):
         record_tracking(delivered.status, delivered.timeline, ev(TrackingCode.EXCEPTION, 11))
 
 
 @pytest.mark.parametrize("status", [S.PENDING, S.BOOKING_FAILED, S.CANCELLED])
 def test_no_tracking_before_booking_or_after_cancellation(status: ShipmentStatus) -> None:
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(InvalidTransition):
         record_tracking(status, (), ev(TrackingCode.PICKED_UP, 1))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.logistics.domain import SEA_ONLY_INCOTERMS, Incoterm
+from services.logistics.domain.incoterms import SEA_ONLY_INCOTERMS, Incoterm
 from services.logistics.models import QuoteRow
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.schemas import QuoteOut

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.logistics.config import LogisticsConfig
 from services.logistics.context import EVENTS, decimal_text, owner_of, sees_all, weight_text
-from services.logistics.domain import LegQuote, Parcel, QuoteOption, RateCard, quote
+from services.logistics.domain.pricing import LegQuote, QuoteOption, quote
+from services.logistics.domain.ratecards import RateCard
+from services.logistics.domain.weight import Parcel
 from services.logistics.quotes.repository import QuoteReads, QuoteRepository
 from services.logistics.schemas import QuoteOut, QuoteRequest
 from shared.auth import Identity

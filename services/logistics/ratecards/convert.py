@@ -8,7 +8,7 @@ from typing import Any
 
 from services.logistics.config import Mode
 from services.logistics.context import decimal_text
-from services.logistics.domain import RateCard, Surcharge, SurchargeBasis, SurchargeKind, WeightBreak
+from services.logistics.domain.ratecards import RateCard, Surcharge, SurchargeBasis, SurchargeKind, WeightBreak
 from services.logistics.models import RateCardRow
 from services.logistics.schemas import RateCardIn, RateCardOut
 
