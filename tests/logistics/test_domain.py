@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.logistics.config import DEFAULT_CONFIG, Mode
+from services.logistics.config import DEFAULT_CONFIG, Mode, VolumetricRatio
 from services.logistics.domain.incoterms import (
     SEA_ONLY_INCOTERMS,
     Incoterm,
@@ -95,6 +95,15 @@ def test_road_one_cubic_metre_is_333_kg() -> None:
 def test_chargeable_weight_sums_the_consignment_and_card_rounding_overrides_the_mode() -> None:
     w = chargeable_weight([box(3, "2.1"), box(2, "1.05")], card(rounding_step_kg=D(1)))
     assert (w.actual_kg, w.chargeable_kg) == (D("8.40"), D(9))
+
+
+def test_a_cards_volumetric_ratio_overrides_the_modes() -> None:
+    # 87,750 cm³ at 1:5000 = 17.55 kg → 18.0 (the mode's 1:6000 gives 15.0)
+    ratio = VolumetricRatio(1, 5000)
+    w = chargeable_weight([box(kg="10", dims=("65", "45", "30"))], card(volumetric=ratio))
+    assert (w.volumetric_kg, w.chargeable_kg) == (D("17.55"), D("18.0"))
+    with pytest.raises(ValueError, match="volumetric ratio"):
+        card(volumetric=VolumetricRatio(1, 0))
 
 
 @pytest.mark.parametrize(
