@@ -1,6 +1,6 @@
 """Quote use cases: price a consignment over the cached rate cards, store the answer, announce it.
 
-Pricing is pure (`domain.quote`) and runs before the transaction; the only writes are the quote row
+Pricing is pure (`domain.pricing.quote`) and runs before the transaction; the only writes are the quote row
 and its `quote.issued` outbox row. The stored body is the response as issued, so a later card
 version changes nothing in it, and a read returns exactly what the asker was told.
 """

@@ -6,7 +6,7 @@ order id is unique, and the order's aggregate lock is held from the check to the
 
 Tracking events are posted by ops (for carriers). The status follows the latest actual event; a
 repeated event changes nothing; the timeline is sorted by time whatever the arrival order; the
-first actual departure emits `shipment.dispatched`, delivery `shipment.delivered` (domain.py).
+first actual departure emits `shipment.dispatched`, delivery `shipment.delivered` (domain/tracking.py).
 """
 
 from __future__ import annotations
