@@ -113,3 +113,43 @@ def test_no_request_gets_a_server_error_or_an_undeclared_answer(
                 if failure is not None:
                     failures.append(failure)
     assert not failures, "\n\n".join(failures)
+
+
+def _get_operations(platform: Platform, name: str) -> list[tuple[str, list[str], list[str]]]:
+    """(path template, path parameters, query parameters) of every GET under /v1, from the OpenAPI
+    document (FastAPI's `app.routes` holds included routers unexpanded, so it is not a list of routes)."""
+    found = []
+    for path, item in platform.app(name).openapi()["paths"].items():
+        get = item.get("get")
+        if get is None or not path.startswith("/v1/"):
+            continue
+        params = get.get("parameters", [])
+        found.append(
+            (path, [p["name"] for p in params if p["in"] == "path"], [p["name"] for p in params if p["in"] == "query"])
+        )
+    return found
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_nul_in_any_path_parameter_or_query_parameter_is_a_4xx_on_every_database(
+    platform: Platform, name: str
+) -> None:
+    """PostgreSQL refuses NUL even as a bind parameter: every route, typed or not, must answer 4xx."""
+    headers = {"Authorization": f"Bearer {platform.keys['ops']}"}
+    operations = _get_operations(platform, name)
+    assert operations, f"{name} has no GET operation under /v1"
+    with requests.Session() as session:
+        for template, path_params, query_params in operations:
+            path = template
+            for param in path_params:
+                path = path.replace("{" + param + "}", "abc%00def")
+            if path != template:
+                answer = session.get(platform.gateway_url + path, headers=headers, timeout=30)
+                assert answer.status_code == 404, (path, answer.text)
+                assert answer.headers["content-type"] == "application/problem+json"
+            for param in query_params:
+                url = f"{platform.gateway_url}{path}?{param}=a%00b"
+                answer = session.get(url, headers=headers, timeout=30)
+                assert answer.status_code in (404, 422), (url, answer.text)
+                if answer.status_code == 422:
+                    assert param in {e["field"] for e in answer.json()["errors"]}, (url, answer.text)
