@@ -39,7 +39,7 @@ ROLES = ("ops", "seller")
 CHECKS = [not_a_server_error, response_schema_conformance]
 #: Generated requests per service and role, spread over its operations and both generation modes
 #: (2 to 8 examples each), so the module's time grows slowly as services are added.
-BUDGET = 120
+BUDGET = 60
 #: By hand: examples per operation and mode (instead of the budget) and a seed (instead of the fixed cases).
 EXAMPLES = os.environ.get("EWTP_FUZZ_EXAMPLES")
 SEED = os.environ.get("EWTP_FUZZ_SEED")
