@@ -44,10 +44,11 @@ def add_into(registers: bytearray, item: str) -> None:
 
 def merge(sketches: Iterable[bytes]) -> bytes:
     """The union of the sketches (register-wise max)."""
-    out = empty()
-    for sketch in sketches:
-        out = bytes(map(max, out, sketch))
-    return out
+    found = list(sketches)
+    if len(found) < 2:
+        return bytes(found[0]) if found else empty()
+    # One max() per register over every sketch at once: 512 C calls, not 512 per sketch.
+    return bytes(map(max, *found))
 
 
 def estimate(sketch: bytes) -> int:
