@@ -37,11 +37,10 @@ sys.path.insert(0, str(ROOT))
 from bench.support import RssSampler, rss_kb, uvicorn  # noqa: E402
 from gateway.keys import create_key_sync  # noqa: E402
 from services.catalogue.models import Listing, ListingChange, SellerProjection  # noqa: E402
-from shared.auth import sign_identity  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.migrations import upgrade_to_head  # noqa: E402
-from shared.settings import DEV_SIGNING_SECRET  # noqa: E402
 from tests.support.broker import TansuBroker, free_port  # noqa: E402
+from tests.support.signing import GatewaySigner  # noqa: E402
 
 MIGRATIONS = ROOT / "services" / "catalogue" / "migrations"
 PG_URL = os.environ.get("EWTP_TEST_PG_URL", "postgresql://127.0.0.1:5432")
@@ -192,18 +191,6 @@ async def pull_changes(client: httpx.AsyncClient, cursor: str, limit: int) -> tu
             return items, pages, time.perf_counter() - started
 
 
-def signed(path: str) -> dict[str, str]:
-    return sign_identity(
-        DEV_SIGNING_SECRET.encode(),
-        principal="bench",
-        role="marketplace",
-        subject="mkt-bench",
-        request_id=str(uuid.uuid4()),
-        method="GET",
-        path=path,
-    )
-
-
 # ----------------------------------------------------------------------------------------- main
 
 
@@ -265,10 +252,17 @@ def run_size(n: int, kind: str, broker: TansuBroker, tmp: Path) -> None:
                         limits=limits,
                         headers={"Authorization": f"Bearer {key}"},
                     ) as gateway,
-                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{cat_port}", timeout=300, limits=limits) as direct,
+                    # Straight to the catalogue, each request signed as the gateway signs it (identity v2:
+                    # method, path AND query, body digest, fresh nonce).
+                    httpx.AsyncClient(
+                        base_url=f"http://127.0.0.1:{cat_port}",
+                        timeout=300,
+                        limits=limits,
+                        auth=GatewaySigner(principal="bench", role="marketplace", subject="mkt-bench"),
+                    ) as direct,
                 ):
                     rounds = [await pull_snapshot(gateway) for _ in range(ROUNDS)]
-                    straight = await pull_snapshot(direct, headers=signed("/v1/feeds/listings"))
+                    straight = await pull_snapshot(direct)
                     head = await gateway.get("/v1/feeds/listings", headers={"If-None-Match": "*"})
                     return rounds, straight, head.headers["x-feed-cursor"]
 

@@ -1,8 +1,10 @@
-"""What the benchmarks share: services as real uvicorn subprocesses, and their memory read from /proc."""
+"""What the benchmarks share: services as real uvicorn subprocesses (served as `make run` serves them),
+their memory and CPU read from /proc, and wrk as the load generator, pinned to one core."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -59,6 +61,9 @@ def uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[sub
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                # As deploy/run_local.py serves them: malformed requests get a problem+json 400.
+                "--http",
+                "shared.http:ProblemHttpToolsProtocol",
             ],
             cwd=ROOT,
             env={**os.environ, **env},
@@ -80,3 +85,28 @@ def uvicorn(app: str, port: int, env: dict[str, str], log: Path) -> Iterator[sub
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing Debian's package first if it is missing (the bench's own setup)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    for argv in ([*sudo, "apt-get", "update", "-qq"], [*sudo, "apt-get", "install", "-y", "-qq", "wrk"]):
+        subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not installed and `apt-get install -y wrk` failed; install it and run again")
+    return found
+
+
+def load_core() -> int:
+    """The core the load generator is pinned to: the last one this process may use."""
+    return max(os.sched_getaffinity(0))

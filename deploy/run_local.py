@@ -83,7 +83,7 @@ def migrate_all() -> None:
     async def run() -> None:
         for service in registered():
             await upgrade_to_head(service.migrations, sqlite_url(service.name))
-        await upgrade_to_head(ROOT / "gateway" / "migrations", sqlite_url("gateway"))
+        await upgrade_to_head(ROOT / "gateway" / "migrations", sqlite_url("gateway"), platform=False)
 
     asyncio.run(run())
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.keys import KeyStore, Principal
-from gateway.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyOut
+from gateway.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyOut, ApiKeyUpdate
 from shared.auth import Role
 from shared.errors import Forbidden, Unauthorized
 from shared.pagination import CursorQuery, LimitQuery, Page
@@ -53,6 +53,12 @@ async def create_api_key(body: ApiKeyCreate, keys: KeyStoreDep, response: Respon
 @router.get("", response_model=Page[ApiKeyOut])
 async def list_api_keys(keys: KeyStoreDep, limit: LimitQuery = 50, cursor: CursorQuery = None) -> Page[ApiKeyOut]:
     return await keys.list_page(limit=limit, cursor=cursor)
+
+
+@router.patch("/{key_id}", response_model=ApiKeyOut)
+async def update_api_key(key_id: str, body: ApiKeyUpdate, keys: KeyStoreDep) -> ApiKeyOut:
+    """Change a key's expiry or its own rate limit (null: never / back to its role's limit)."""
+    return await keys.update(key_id, body)
 
 
 @router.delete("/{key_id}", status_code=204, response_class=Response)

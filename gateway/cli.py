@@ -1,4 +1,4 @@
-"""Key management for ops: `python -m gateway.cli [--database-url URL] create|list|revoke`.
+"""Key management for ops: `python -m gateway.cli [--database-url URL] create|list|update|revoke`.
 
 It works on the gateway database directly (migrating it first), so it also issues the very first ops
 key, before any key exists to call the admin API with. A key revoked here is refused by running
@@ -8,13 +8,14 @@ gateways within their `key_cache_ttl_s` (the admin API revokes at once in the ga
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gateway.keys import KeyStore, migrate, run_blocking
-from gateway.schemas import ApiKeyCreate, ApiKeyOut
+from gateway.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyUpdate
 from gateway.settings import GatewaySettings
 from shared.auth import Role
 from shared.db import Database
@@ -72,15 +73,28 @@ def create(
     subject_id: Annotated[
         str | None, typer.Option("--subject-id", help="Seller id (role seller) or marketplace id (role marketplace).")
     ] = None,
+    expires_at: Annotated[
+        str | None,
+        typer.Option("--expires-at", help="When the key stops working, ISO 8601 with offset (2027-06-30T00:00:00Z)."),
+    ] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option("--expires-in-days", min=1, help="Alternatively: days from now until it expires.")
+    ] = None,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option("--rate-limit", help="The key's own rate limit ('1200/minute'; '0': none) instead of its role's."),
+    ] = None,
 ) -> None:
     """Issue a key and print it on stdout. It is shown this once; the gateway keeps only a hash."""
-    try:
-        spec = ApiKeyCreate(name=name, role=role, subject_id=subject_id)
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "input"
-            typer.echo(f"error: {field}: {error['msg']}", err=True)
-        raise typer.Exit(2) from None
+    if expires_in_days is not None:
+        if expires_at is not None:
+            typer.echo("error: give --expires-at or --expires-in-days, not both", err=True)
+            raise typer.Exit(2)
+        expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
+    spec = _validated(
+        ApiKeyCreate,
+        {"name": name, "role": role, "subject_id": subject_id, "expires_at": expires_at, "rate_limit": rate_limit},
+    )
     issued = _with_store(ctx, lambda store: store.create(spec))
     typer.echo(issued.key)
     bound = f" for {issued.subject_id}" if issued.subject_id else ""
@@ -101,11 +115,63 @@ def list_keys(ctx: typer.Context) -> None:
                 return items
             cursor = page.next_cursor
 
-    typer.echo("id\trole\tsubject\tcreated_at\trevoked_at\tname")
+    typer.echo("id\trole\tsubject\tcreated_at\trevoked_at\texpires_at\trate_limit\tlast_used_at\tname")
     for key in _with_store(ctx, everything):
-        revoked = key.revoked_at.isoformat() if key.revoked_at else "-"
-        row = (key.id, key.role.value, key.subject_id or "-", key.created_at.isoformat(), revoked, key.name)
+        row = (
+            key.id,
+            key.role.value,
+            key.subject_id or "-",
+            key.created_at.isoformat(),
+            _when(key.revoked_at),
+            _when(key.expires_at),
+            key.rate_limit or "-",
+            _when(key.last_used_at),
+            key.name,
+        )
         typer.echo("\t".join(row))
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's public id.")],
+    expires_at: Annotated[
+        str | None, typer.Option("--expires-at", help="New expiry (ISO 8601 with offset), or 'never'.")
+    ] = None,
+    rate_limit: Annotated[
+        str | None, typer.Option("--rate-limit", help="New own rate limit ('0': none), or 'role' for the role's.")
+    ] = None,
+) -> None:
+    """Change a key's expiry or its own rate limit; running gateways apply it within `key_cache_ttl_s`."""
+    change: dict[str, object] = {}
+    if expires_at is not None:
+        change["expires_at"] = None if expires_at == "never" else expires_at
+    if rate_limit is not None:
+        change["rate_limit"] = None if rate_limit == "role" else rate_limit
+    if not change:
+        typer.echo("error: nothing to change: give --expires-at and/or --rate-limit", err=True)
+        raise typer.Exit(2)
+    spec = _validated(ApiKeyUpdate, change)
+    key = _with_store(ctx, lambda store: store.update(key_id, spec))
+    typer.echo(f"Updated {key.id}: expires_at {_when(key.expires_at)}, rate_limit {key.rate_limit or 'role default'}.")
+
+
+def _when(at: datetime | None) -> str:
+    return at.isoformat() if at else "-"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], data: dict[str, object]) -> M:
+    """`data` as `model`, or exit 2 naming each bad field (nothing is written)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "input"
+            typer.echo(f"error: {field}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -9,6 +9,10 @@ Guarantees:
   is hot). `KeyStore.revoke` evicts the key after its commit, and a database read that raced with a
   revocation is not cached, so in this process a revoked key is refused from the next request on.
   Other gateway replicas refuse it within `cache_ttl_s`.
+- An expired key (`expires_at` passed, by this host's wall clock) is refused from that second on,
+  cached or not.
+- Last use is recorded in memory per request (`LastUsed.touch`) and written in batches by the
+  gateway's flush task, never one database write per request.
 - Each `KeyStore` method that writes is one transaction (`Database.transaction`): it commits whole
   or not at all.
 """
@@ -25,15 +29,15 @@ import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.models import ApiKey
-from gateway.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyOut
+from gateway.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyOut, ApiKeyUpdate
 from shared.auth import Role
 from shared.db import Database, utcnow
 from shared.errors import BadRequest, NotFound, Unauthorized
@@ -44,6 +48,7 @@ __all__ = [
     "MIGRATIONS",
     "KeyCache",
     "KeyStore",
+    "LastUsed",
     "NewKey",
     "Principal",
     "create_key_sync",
@@ -71,11 +76,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key's public id, its role, and the seller or marketplace it is bound to."""
+    """Who is calling: the key's public id, its role, and the seller or marketplace it is bound to.
+
+    `rate_limit` is the key's own limit (`limits` syntax, `0` for none) replacing its role's; None: the role's.
+    """
 
     key_id: str
     role: Role
     subject: str | None
+    rate_limit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,8 @@ class _Record:
     principal: Principal
     secret_sha256: str
     revoked: bool
+    #: POSIX seconds after which the key is refused; None: never.
+    expires_at: float | None = None
 
 
 class KeyCache:
@@ -178,15 +189,60 @@ def _out(row: ApiKey) -> ApiKeyOut:
         subject_id=row.subject_id,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        rate_limit=row.rate_limit,
+        last_used_at=row.last_used_at,
     )
 
 
 def _record(row: ApiKey) -> _Record:
     return _Record(
-        principal=Principal(key_id=row.id, role=Role(row.role), subject=row.subject_id),
+        principal=Principal(key_id=row.id, role=Role(row.role), subject=row.subject_id, rate_limit=row.rate_limit),
         secret_sha256=row.secret_sha256,
         revoked=row.revoked_at is not None,
+        expires_at=row.expires_at.timestamp() if row.expires_at else None,
     )
+
+
+class LastUsed:
+    """When each key was last used, kept in memory and written to the database in batches.
+
+    A request costs one dict store; `flush` writes every key seen since the last flush in one
+    transaction (one UPDATE per key, executed as a batch), never moving `last_used_at` backwards.
+    A failed flush keeps the times for the next one. So `last_used_at` lags by at most the flush
+    interval (plus what a crash loses: the unflushed interval).
+    """
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self.wall = wall
+        self._seen: dict[str, float] = {}
+
+    def touch(self, key_id: str) -> None:
+        self._seen[key_id] = self.wall()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    async def flush(self, db: Database) -> int:
+        """Write what was seen since the last flush; the number of keys written."""
+        if not self._seen:
+            return 0
+        seen, self._seen = self._seen, {}
+        rows = [{"key_id": key_id, "used_at": datetime.fromtimestamp(at, UTC)} for key_id, at in seen.items()]
+        stmt = (
+            update(ApiKey)
+            .where(ApiKey.id == bindparam("key_id"))
+            .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < bindparam("used_at")))
+            .values(last_used_at=bindparam("used_at"))
+        )
+        try:
+            async with db.transaction() as session:
+                await (await session.connection()).execute(stmt, rows)
+        except BaseException:
+            for key_id, at in seen.items():  # keep them (unless newer ones came in meanwhile)
+                self._seen.setdefault(key_id, at)
+            raise
+        return len(rows)
 
 
 class KeyStore:
@@ -195,6 +251,8 @@ class KeyStore:
     def __init__(self, db: Database, *, cache_ttl_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.cache = KeyCache(cache_ttl_s, clock)
+        self.last_used = LastUsed()
+        self._inflight: dict[str, tuple[int, asyncio.Future[_Record | None]]] = {}
 
     async def create(self, spec: ApiKeyCreate) -> ApiKeyIssued:
         """A new key; the returned `key` is the only copy of the secret that will ever exist."""
@@ -208,6 +266,9 @@ class KeyStore:
                 secret_sha256=hash_secret(new.secret),
                 created_at=utcnow(),
                 revoked_at=None,
+                expires_at=spec.expires_at,
+                rate_limit=spec.rate_limit,
+                last_used_at=None,
             )
             try:
                 async with self.db.transaction() as session:
@@ -247,6 +308,21 @@ class KeyStore:
         self.cache.evict(key_id)
         return out
 
+    async def update(self, key_id: str, change: ApiKeyUpdate) -> ApiKeyOut:
+        """Set the fields `change` names (expiry, own rate limit); in force at once in this process."""
+        async with self.db.transaction() as session:
+            row = await session.get(ApiKey, key_id)
+            if row is None:
+                raise NotFound(f"API key {key_id} does not exist.")
+            if "expires_at" in change.model_fields_set:
+                row.expires_at = change.expires_at
+            if "rate_limit" in change.model_fields_set:
+                row.rate_limit = change.rate_limit
+            await session.flush()
+            out = _out(row)
+        self.cache.evict(key_id)
+        return out
+
     async def authenticate(self, presented: str | None) -> Principal:
         """The principal of a valid, unrevoked key; `Unauthorized` (with its challenge) otherwise."""
         if not presented:
@@ -261,23 +337,46 @@ class KeyStore:
             raise Unauthorized("Invalid API key.", headers=CHALLENGE_INVALID)
         if record.revoked:
             raise Unauthorized("This API key has been revoked.", headers=CHALLENGE_INVALID)
+        if record.expires_at is not None and time.time() >= record.expires_at:
+            raise Unauthorized("This API key has expired.", headers=CHALLENGE_INVALID)
+        self.last_used.touch(key_id)
         return record.principal
 
     async def _read(self, key_id: str) -> _Record:
+        """The key's record from the database; concurrent misses of one key share one read.
+
+        Without that, every request in flight when a cached entry expires would read the database at
+        once (a stampede at each TTL). A read started before an eviction is not joined after it.
+        """
         epoch = self.cache.epoch
+        pending = self._inflight.get(key_id)
+        if pending is None or pending[0] != epoch:
+            task = asyncio.ensure_future(self._load(key_id, epoch))
+            self._inflight[key_id] = pending = (epoch, task)
+            task.add_done_callback(lambda done: self._forget(key_id, done))
+        record = await asyncio.shield(pending[1])
+        if record is None:
+            raise Unauthorized("Invalid API key.", headers=CHALLENGE_INVALID)
+        return record
+
+    def _forget(self, key_id: str, done: asyncio.Future[_Record | None]) -> None:
+        current = self._inflight.get(key_id)
+        if current is not None and current[1] is done:
+            del self._inflight[key_id]
+
+    async def _load(self, key_id: str, epoch: int) -> _Record | None:
         async with self.db.read() as session:
             row = await session.get(ApiKey, key_id)
             # Copied inside the session: `Database.read` rolls back at the end, expiring the row.
             record = None if row is None else _record(row)
-        if record is None:
-            raise Unauthorized("Invalid API key.", headers=CHALLENGE_INVALID)
-        self.cache.put(record, read_at_epoch=epoch)
+        if record is not None:
+            self.cache.put(record, read_at_epoch=epoch)
         return record
 
 
 async def migrate(database_url: str) -> None:
     """Bring the gateway database to the latest schema (idempotent)."""
-    await upgrade_to_head(MIGRATIONS, database_url)
+    await upgrade_to_head(MIGRATIONS, database_url, platform=False)
 
 
 def create_key_sync(
@@ -287,13 +386,17 @@ def create_key_sync(
     role: Role | str,
     subject_id: str | None = None,
     run_migrations: bool = True,
+    expires_at: datetime | None = None,
+    rate_limit: str | None = None,
 ) -> str:
     """Issue a key straight in the database and return it; for bootstrap scripts and the first ops key.
 
     Blocking; safe to call from synchronous code, also while an event loop runs in this thread.
     Invalid input raises `pydantic.ValidationError`.
     """
-    spec = ApiKeyCreate.model_validate({"name": name, "role": role, "subject_id": subject_id})
+    spec = ApiKeyCreate.model_validate(
+        {"name": name, "role": role, "subject_id": subject_id, "expires_at": expires_at, "rate_limit": rate_limit}
+    )
 
     async def run() -> str:
         if run_migrations:

@@ -4,7 +4,8 @@ Guarantees:
 - Every response carries `X-Request-ID`, errors included (401, 413, 404 and unexpected 500s): the
   caller's id when it is well formed (`^[A-Za-z0-9._:-]{8,128}$`), a new uuid4 otherwise. The same id
   reaches the service in the signed identity and appears in every log line of the request.
-- Nothing but `/health/live` and `/health/ready` runs without a valid API key. Authentication sits in
+- Nothing but the health probes and the API documents (`gateway.public.is_public`) runs without a
+  valid API key. Authentication sits in
   front of routing, so an anonymous caller learns nothing about which paths exist and never makes the
   gateway buffer a request body.
 """
@@ -20,15 +21,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.keys import KeyStore
+from gateway.public import is_public
 from shared.errors import Problem, ServiceUnavailable, Unauthorized, problem_response
 from shared.observability import request_id_var
+from shared.tracing import set_principal
 
-__all__ = ["PUBLIC_PATHS", "ApiKeyMiddleware", "RequestIdMiddleware", "accept_request_id", "presented_key"]
+__all__ = ["ApiKeyMiddleware", "RequestIdMiddleware", "accept_request_id", "presented_key"]
 
 log = logging.getLogger("ewtp.gateway")
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
-PUBLIC_PATHS = frozenset({"/health/live", "/health/ready"})
 
 
 def accept_request_id(incoming: str | None) -> str:
@@ -107,7 +109,7 @@ class ApiKeyMiddleware:
         self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -121,4 +123,5 @@ class ApiKeyMiddleware:
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
         scope.setdefault("state", {})["principal"] = principal
+        set_principal(principal.key_id)
         await self.app(scope, receive, send)

@@ -28,3 +28,9 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: After this instant the key is refused (401); None: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: This key's own rate limit (`limits` syntax, `0` for none), replacing its role's; None: the role's.
+    rate_limit: Mapped[str | None] = mapped_column(String(50))
+    #: When the key was last used, to within the gateway's `last_used_flush_s` (written in batches).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,6 +19,9 @@ Guarantees:
   problem+json content type, compressed bodies: responses are not decompressed) and body. The gateway's
   own errors name the service: 503 not deployed, 502 unreachable or broken answer, 504 timed out.
 
+Timeouts are per route kind (`GatewaySettings.upstream_timeout_s` for reads, `_write_timeout_s` for
+writes, `_feed_timeout_s` for `/v1/feeds`). Retry-After, like every end-to-end header, passes through.
+
 One `aiohttp.ClientSession` serves every request (DESIGN.md: httpx's default transport is about 10x
 slower here). Its connect timeout bounds reaching a service; `upstream_timeout_s` bounds each silence
 of the service (`sock_read`: from the request sent to the response headers, then between two body
@@ -36,9 +39,10 @@ import aiohttp
 from multidict import CIMultiDict
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
+from gateway.edge import FORWARDING_HEADERS, ForwardedHeaders
 from gateway.keys import Principal
 from gateway.routing import Service, service_for, upstream_urls
 from gateway.settings import GatewaySettings
@@ -52,13 +56,14 @@ from shared.errors import (
     Unauthorized,
     problem_response,
 )
+from shared.metrics import GATEWAY_UPSTREAM_ERRORS
+from shared.tracing import outgoing_headers
 
 __all__ = [
     "CHUNK_BYTES",
     "FORWARDED_METHODS",
     "BadGateway",
     "Forwarder",
-    "ForwardingMiddleware",
     "GatewayTimeout",
     "downstream_headers",
     "upstream_headers",
@@ -87,6 +92,7 @@ HOP_BY_HOP = frozenset(
 #: accepted one inside the signed identity; `expect` is answered by the gateway's own server.
 _NOT_UPSTREAM = (
     HOP_BY_HOP
+    | FORWARDING_HEADERS
     | {b"host", b"expect", b"authorization", b"x-api-key", b"x-request-id"}
     | {h.encode() for h in IDENTITY_HEADERS}
 )
@@ -108,8 +114,11 @@ def _connection_listed(values: Iterable[bytes]) -> frozenset[bytes]:
     return frozenset(token.strip().lower() for value in values for token in value.split(b",") if token.strip())
 
 
-def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[str, str]) -> CIMultiDict[str]:
-    """The client's end-to-end headers, minus anything identity-bearing, plus the signed identity."""
+def upstream_headers(
+    client: Iterable[tuple[bytes, bytes]], identity: Mapping[str, str], forwarded: Mapping[str, str] | None = None
+) -> CIMultiDict[str]:
+    """The client's end-to-end headers, minus anything identity-bearing or forwarding-related, plus the
+    signed identity and the gateway's own `X-Forwarded-*` (`gateway.edge.ForwardedHeaders`)."""
     client = list(client)
     listed = _connection_listed(v for k, v in client if k.lower() == b"connection")
     headers: CIMultiDict[str] = CIMultiDict()
@@ -119,6 +128,9 @@ def upstream_headers(client: Iterable[tuple[bytes, bytes]], identity: Mapping[st
             continue
         headers.add(name.decode("latin-1"), value.decode("latin-1"))
     headers.update(identity)
+    if forwarded:
+        headers.update(forwarded)
+    headers.update(outgoing_headers())  # the gateway's span, not the client's, is the service's parent
     return headers
 
 
@@ -188,7 +200,8 @@ def _went_nowhere(exc: Exception, attempt: SimpleNamespace) -> bool:
 
 
 async def _on_reuse(_session: aiohttp.ClientSession, ctx: SimpleNamespace, _params: object) -> None:
-    ctx.trace_request_ctx.reused = True
+    if isinstance(ctx.trace_request_ctx, SimpleNamespace):  # the gateway's own calls carry none
+        ctx.trace_request_ctx.reused = True
 
 
 class UpstreamResponse(Response):
@@ -203,11 +216,19 @@ class UpstreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         complete = False
+        upstream = self.upstream
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            async for chunk in self.upstream.content.iter_chunked(CHUNK_BYTES):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            length = upstream.content_length
+            if length is not None and length <= CHUNK_BYTES:
+                # The common small answer: one body message (read whole, bounded by CHUNK_BYTES), not a
+                # chunk and then an empty closing one; each message crosses every layer's send.
+                body = await upstream.read()  # b"" for HEAD, 204 and 304, whatever Content-Length says
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+            else:
+                async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
         except (aiohttp.ClientError, OSError) as exc:  # OSError: timeouts and client disconnects too
             # The status line is out: all we can do is cut the connection, so the client sees a
@@ -227,9 +248,15 @@ class Forwarder:
         self.upstreams = upstream_urls(settings)
         self.internal_origins = tuple({url.lower().encode() for url in self.upstreams.values() if url})
         self.secret = settings.signing_secret.get_secret_value().encode()
-        self.timeout = aiohttp.ClientTimeout(
-            total=None, connect=settings.upstream_connect_timeout_s, sock_read=settings.upstream_timeout_s
+        connect = settings.upstream_connect_timeout_s
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=settings.upstream_timeout_s)
+        self.write_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_read=settings.upstream_write_timeout_s
         )
+        self.feed_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_read=settings.upstream_feed_timeout_s
+        )
+        self.forwarded = ForwardedHeaders(settings.trusted_proxies.split(","))
         self.max_connections = settings.upstream_max_connections
         self.keepalive_s = settings.upstream_keepalive_s
         self._session: aiohttp.ClientSession | None = None
@@ -258,6 +285,16 @@ class Forwarder:
         )
         self._session = self._new_session(pooled, trace=True)
         self._fresh = self._new_session(aiohttp.TCPConnector(force_close=True, ttl_dns_cache=60), trace=False)
+
+    def _timeout(self, method: str, path: str) -> aiohttp.ClientTimeout:
+        """Per route kind: the feed waits longest, writes least (see `GatewaySettings`)."""
+        if path.startswith("/v1/feeds"):
+            return self.feed_timeout
+        return self.timeout if method in ("GET", "HEAD", "OPTIONS") else self.write_timeout
+
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pooled session (None before `start`), for the gateway's own calls to services."""
+        return self._session
 
     async def close(self) -> None:
         for session in (self._session, self._fresh):
@@ -312,42 +349,35 @@ class Forwarder:
         raw_path: bytes = scope.get("raw_path") or path.encode()
         # Sent as received: the signed path is what the service decodes, the query is signed raw.
         url = URL(base + raw_path.decode("latin-1") + ("?" + query if query else ""), encoded=True)
-        headers = upstream_headers(scope["headers"], identity)
+        headers = upstream_headers(scope["headers"], identity, self.forwarded(scope))
         data = body if body else None
+        timeout = self._timeout(method, path)
         attempt = SimpleNamespace(reused=False)
         try:
             try:
                 upstream = await self._session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False, trace_request_ctx=attempt
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    trace_request_ctx=attempt,
+                    timeout=timeout,
                 )
             except _STALE as exc:
                 if not _went_nowhere(exc, attempt):
                     raise
                 log.info("%s: pooled connection was stale (%r); retrying %s on a new one", service.value, exc, method)
-                upstream = await self._fresh.request(method, url, headers=headers, data=data, allow_redirects=False)
+                upstream = await self._fresh.request(
+                    method, url, headers=headers, data=data, allow_redirects=False, timeout=timeout
+                )
         except TimeoutError:  # before ClientError: aiohttp's timeouts are both
             log.warning("%s timed out on %s %s", service.value, method, path)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "timeout").inc()
             detail = f"The {service.value} service did not answer in time."
             raise GatewayTimeout(detail, service=service.value) from None
         except aiohttp.ClientError as exc:
             log.warning("%s failed on %s %s: %r", service.value, method, path, exc)
+            GATEWAY_UPSTREAM_ERRORS.labels(service.value, "unreachable").inc()
             raise BadGateway(f"The {service.value} service could not be reached.", service=service.value) from None
         return UpstreamResponse(upstream, service, self.internal_origins)
-
-
-class ForwardingMiddleware:
-    """Hands every path the routing table owns straight to the forwarder; the rest goes to FastAPI.
-
-    The forwarded path is the hot one: skipping FastAPI's router and exception layers for it is
-    measurably cheaper, and the gateway's own routes (health, admin API) cannot be shadowed by it.
-    """
-
-    def __init__(self, app: ASGIApp, forwarder: Forwarder) -> None:
-        self.app = app
-        self.forwarder = forwarder
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and service_for(scope["path"]) is not None:
-            await self.forwarder(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)

@@ -2,7 +2,8 @@
 
 Guarantees:
 - Every authenticated request (admin API and forwarded alike) counts against the limit of its API
-  key (`Principal.key_id`), sized by the key's role (`GatewaySettings.rate_limit_<role>`). The layer
+  key (`Principal.key_id`): the key's own limit when ops set one (`Principal.rate_limit`), else its
+  role's (`GatewaySettings.rate_limit_<role>`). The layer
   sits right after authentication: anonymous callers still get their 401 and count against nothing,
   and a limited caller never makes the gateway buffer a body or open an upstream connection.
 - Over the limit: 429 `application/problem+json` (type `.../rate-limited`) with `Retry-After` and
@@ -41,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from limits import RateLimitItem
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.errors import StorageError
 from limits.storage import storage_from_string
@@ -82,6 +83,14 @@ class Decision:
             "RateLimit-Reset": str(self.reset_s),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The RateLimit-* fields as ASGI header pairs."""
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset_s),
+        ]
+
 
 class RateLimiter:
     """Counts requests per API key in the configured `limits` storage (opened on first use)."""
@@ -105,6 +114,20 @@ class RateLimiter:
         self.monotonic = monotonic
         self._storage: Storage | None = None
         self._skip_until = -math.inf
+        #: Parsed per-key overrides (`Principal.rate_limit`), by their text; None: no limit ("0").
+        self._overrides: dict[str, RateLimitItem | None] = {}
+
+    def limit_for(self, principal: Principal) -> RateLimitItem | None:
+        """The key's own limit when it has one (`0`: none), else its role's."""
+        override = principal.rate_limit
+        if override is None:
+            return self.limits.get(principal.role)
+        try:
+            return self._overrides[override]
+        except KeyError:
+            item = None if override == "0" else parse_many(override)[0]
+            self._overrides[override] = item
+            return item
 
     def _open(self) -> Storage:
         if self.storage_url.startswith("memory:"):
@@ -124,8 +147,8 @@ class RateLimiter:
         return storage
 
     async def check(self, principal: Principal) -> Decision | None:
-        """Count one request of `principal`; None when its role is unlimited or the storage failed."""
-        item = self.limits.get(principal.role)
+        """Count one request of `principal`; None when its key is unlimited or the storage failed."""
+        item = self.limit_for(principal)
         if item is None or self.monotonic() < self._skip_until:
             return None
         if self._storage is None:
@@ -172,18 +195,19 @@ class RateLimitMiddleware:
         if decision is None:
             await self.app(scope, receive, send)
             return
-        headers = decision.headers()
         if not decision.allowed:
+            headers = decision.headers()
             detail = f"Rate limit of this API key ({decision.policy}) exceeded; retry in {decision.reset_s} s."
             problem = TooManyRequests(detail, headers={**headers, "Retry-After": str(decision.reset_s)})
             await problem_response(problem, scope["path"])(scope, receive, send)
             return
-        stamp = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        stamp = decision.raw_headers()
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in RATE_LIMIT_HEADERS]
-                message = {**message, "headers": [*kept, *stamp]}
+                kept += stamp
+                message["headers"] = kept
             await send(message)
 
         await self.app(scope, receive, send_with_limits)

@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from limits import parse_many
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from shared.auth import Role
 
-__all__ = ["ROLES_WITH_SUBJECT", "ApiKeyCreate", "ApiKeyIssued", "ApiKeyOut"]
+__all__ = ["ROLES_WITH_SUBJECT", "ApiKeyCreate", "ApiKeyIssued", "ApiKeyOut", "ApiKeyUpdate", "check_rate_limit"]
 
 #: Roles whose key is bound to one seller or one marketplace id.
 ROLES_WITH_SUBJECT = frozenset({Role.SELLER, Role.MARKETPLACE})
 
 #: The subject travels in a signed header, so it is restricted to header-safe characters.
 SubjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
+#: A per-key limit in the `limits` syntax (`600/minute`, `10 per second`), or `0` for no limit at all.
+RateLimitText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+#: The longest a key may be issued for: long-lived partner keys are rotated at least yearly.
+MAX_LIFETIME = timedelta(days=3 * 366)
+
+
+def check_rate_limit(value: str | None) -> str | None:
+    """`value` if it is one valid rate limit (or `0`: unlimited), else ValueError; None stays None."""
+    if value is None or value == "0":
+        return value
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError("must be one rate limit such as '600/minute', or '0' for no limit")
+    return value
+
+
+def check_expiry(value: datetime | None) -> datetime | None:
+    """An expiry in the future and within `MAX_LIFETIME`; ValueError otherwise."""
+    if value is None:
+        return None
+    now = datetime.now(UTC)
+    if value <= now:
+        raise ValueError("must be in the future")
+    if value - now > MAX_LIFETIME:
+        raise ValueError(f"must be within {MAX_LIFETIME.days} days")
+    return value.astimezone(UTC)
 
 
 class ApiKeyCreate(BaseModel):
@@ -28,6 +58,16 @@ class ApiKeyCreate(BaseModel):
         validate_default=True,
         description="The seller id (role seller) or marketplace id (role marketplace); absent for other roles.",
     )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="When the key stops working (with a UTC offset); absent: never."
+    )
+    rate_limit: RateLimitText | None = Field(
+        default=None,
+        description="This key's own rate limit ('600/minute'; '0': none), replacing its role's; absent: the role's.",
+    )
+
+    _rate_limit = field_validator("rate_limit", mode="after")(check_rate_limit)
+    _expiry = field_validator("expires_at", mode="after")(check_expiry)
 
     @field_validator("subject_id", mode="after")
     @classmethod
@@ -42,6 +82,18 @@ class ApiKeyCreate(BaseModel):
         return value
 
 
+class ApiKeyUpdate(BaseModel):
+    """PATCH body: change a key's expiry or its own rate limit (null: back to never / the role's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: AwareDatetime | None = None
+    rate_limit: RateLimitText | None = None
+
+    _rate_limit = field_validator("rate_limit", mode="after")(check_rate_limit)
+    _expiry = field_validator("expires_at", mode="after")(check_expiry)
+
+
 class ApiKeyOut(BaseModel):
     id: str
     name: str
@@ -49,6 +101,10 @@ class ApiKeyOut(BaseModel):
     subject_id: str | None
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    rate_limit: str | None = None
+    #: To within the gateway's `last_used_flush_s`: use is recorded in memory and written in batches.
+    last_used_at: datetime | None = None
 
 
 class ApiKeyIssued(ApiKeyOut):

@@ -11,6 +11,7 @@ on its own) or a Redis URL (`redis://127.0.0.1:6379/0`, shared by every replica 
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from limits import RateLimitItem, parse_many
@@ -38,15 +39,37 @@ class GatewaySettings(ServiceSettings):
 
     upstream_connect_timeout_s: float = Field(default=2.0, gt=0)
     #: Longest silence from an upstream: before its response headers, and between two body reads.
+    #: Per route kind: reads (GET, HEAD, OPTIONS) ...
     upstream_timeout_s: float = Field(default=30.0, gt=0)
+    #: ... writes (POST, PUT, PATCH, DELETE: short, a write that hangs should fail fast and be retried
+    #: with its Idempotency-Key) ...
+    upstream_write_timeout_s: float = Field(default=10.0, gt=0)
+    #: ... and the marketplace feed (`/v1/feeds`: a full snapshot may take long to start).
+    upstream_feed_timeout_s: float = Field(default=300.0, gt=0)
+    #: Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-* headers are believed.
+    trusted_proxies: str = ""
+    #: Browser origins allowed by CORS, each with the methods it may use, e.g. (as JSON in the env)
+    #: `{"https://shop.example.cn": ["GET"], "https://app.visitrwanda.example": ["GET", "POST", "DELETE"]}`.
+    cors_origins: dict[str, list[str]] = Field(default_factory=dict)
     #: How long a verified API key is trusted from memory; revocation in this process evicts at once.
-    key_cache_ttl_s: float = Field(default=5.0, ge=0)
+    #: This is THE revocation bound: every other replica refuses a revoked key within this time.
+    key_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
+    #: How often the last-used times gathered in memory are written to the key table (one batch).
+    last_used_flush_s: float = Field(default=30.0, gt=0)
     #: Connections kept to all upstreams together (aiohttp connector limit).
     upstream_max_connections: int = Field(default=256, ge=1)
     #: Idle upstream connections are dropped before the services' own keep-alive (uvicorn: 5 s) ends,
     #: so a request is rarely written into a connection the service is closing (when it is, the
     #: forwarder sends it again on a fresh connection).
     upstream_keepalive_s: float = Field(default=4.0, gt=0)
+
+    #: The gateway's public base URL for the `servers` of `/openapi.json`; empty: relative (`/`).
+    public_url: str = ""
+    #: Upstreams whose readiness the gateway's own `/health/ready` requires (comma-separated names);
+    #: `*` means every deployed one. Others are reported but do not fail the probe.
+    required_upstreams: str = "*"
+    #: How long one round of upstream readiness answers is reused by `/health/ready`.
+    readiness_cache_s: float = Field(default=1.0, ge=0)
 
     #: Where rate-limit counters live: `memory://` (per replica) or `redis://host:port/db` (shared).
     rate_limit_storage: str = "memory://"
@@ -94,6 +117,26 @@ class GatewaySettings(ServiceSettings):
         if value in {"", "0"}:
             return ""
         _parse_limit(value)
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in value.split(","):
+            if entry.strip():
+                ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        methods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+        for origin, allowed in value.items():
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+                raise ValueError(f"{origin!r} is not an origin such as https://shop.example.cn")
+            if not allowed or not {m.upper() for m in allowed} <= methods:
+                raise ValueError(f"{origin!r}: methods must be a non-empty subset of {sorted(methods)}")
         return value
 
     @field_validator("rate_limit_storage", mode="after")

@@ -13,6 +13,7 @@ Answered and swallowed inside, the 500 leaves the connection open for keep-alive
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,9 +153,38 @@ _BY_STATUS: dict[int, type[Problem]] = {
 }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD, so the problem itself can be encoded.
+
+    A field name comes from the request (an unknown key, an attribute name); a JSON body can carry
+    `"\\ud800"` there, and orjson refuses to encode it: the 422 would have become a 500.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _printable(value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:  # a lone surrogate echoed from the request, in a detail or extra
+        return orjson.dumps(_scrub(body))
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     return Response(
-        orjson.dumps(problem.to_dict(instance)),
+        _encode(problem.to_dict(instance)),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=problem.headers,
@@ -175,7 +205,10 @@ def validation_problem(exc: RequestValidationError) -> Problem:
         return BadRequest("The request body is not valid JSON.")
     errors: list[FieldError] = []
     for err in raw:
-        entry = {"field": _field_name(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+        entry = {
+            "field": _printable(_field_name(err.get("loc", ()))),
+            "reason": _printable(str(err.get("msg", "invalid"))),
+        }
         if entry not in errors:
             errors.append(entry)
     names = ", ".join(e["field"] for e in errors)

@@ -2,7 +2,10 @@
 
 Each service keeps its own `migrations/` folder (versions and a three-line env.py calling
 `run_env`); its target metadata is the service's tables plus the platform tables (outbox, inbox,
-idempotency keys).
+idempotency keys). The platform tables' DDL lives once, in the `platform` branch
+(`shared/platform_migrations/versions`), which `alembic_config` adds to every service's version
+locations; a service's first revision `depends_on` it. So a service database has two heads (its own
+and the platform's) and is migrated to `heads`; a change to a platform table is one revision there.
 
 Replicas starting together all run `upgrade_to_head`: on PostgreSQL the migration takes a
 transaction-level advisory lock first, so one replica migrates and the others wait, then find the
@@ -16,6 +19,7 @@ compare it with the models. Review the file it writes; autogenerate misses renam
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import zlib
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
@@ -31,14 +36,22 @@ from shared.db import make_engine
 
 __all__ = ["alembic_config", "autogenerate_revision", "run_env", "upgrade_to_head"]
 
+#: The shared branch holding the platform tables' DDL.
+PLATFORM_VERSIONS = Path(__file__).parent / "platform_migrations" / "versions"
+
 #: One key per database (advisory locks are scoped to the database): "a migration is running here".
 MIGRATION_LOCK_KEY = zlib.crc32(b"ewtp.migrations") & 0x7FFFFFFF
 
 
-def alembic_config(script_location: Path, url: str) -> Config:
+def alembic_config(script_location: Path, url: str, *, platform: bool = True) -> Config:
+    """Alembic's configuration for one database; `platform=False` for one without platform tables (the gateway)."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if platform:
+        config.set_main_option("path_separator", "os")
+        locations = [str(script_location / "versions"), str(PLATFORM_VERSIONS)]
+        config.set_main_option("version_locations", os.pathsep.join(locations))
     return config
 
 
@@ -72,17 +85,39 @@ def run_env(target_metadata: Sequence[MetaData]) -> None:
     asyncio.run(main())
 
 
-async def upgrade_to_head(script_location: Path, url: str) -> None:
-    """Run the service's migrations; in a thread, because env.py runs its own event loop."""
-    await asyncio.to_thread(command.upgrade, alembic_config(script_location, url), "head")
+async def upgrade_to_head(script_location: Path, url: str, *, platform: bool = True) -> None:
+    """Run the service's migrations (every head); in a thread, because env.py runs its own event loop."""
+    await asyncio.to_thread(command.upgrade, alembic_config(script_location, url, platform=platform), "heads")
 
 
 def autogenerate_revision(script_location: Path, message: str) -> None:
-    """A new revision in `script_location`, from the difference between head and the models."""
+    """A new revision in `script_location`, from the difference between head and the models.
+
+    It extends the service's own head; a service without revisions gets a new root that depends on
+    the platform branch (the platform tables are already there, so autogenerate leaves them out).
+    """
     with tempfile.TemporaryDirectory() as scratch:
         config = alembic_config(script_location, f"sqlite+aiosqlite:///{Path(scratch) / 'scratch.db'}")
-        command.upgrade(config, "head")
-        command.revision(config, message=message, autogenerate=True)
+        command.upgrade(config, "heads")
+        script = ScriptDirectory.from_config(config)
+        own = [head for head in script.get_heads() if not _in_platform_branch(script, head)]
+        if own:
+            command.revision(config, message=message, autogenerate=True, head=own[0])
+            return
+        platform_head = next(head for head in script.get_heads() if _in_platform_branch(script, head))
+        command.revision(
+            config,
+            message=message,
+            autogenerate=True,
+            head="base",
+            version_path=str(script_location / "versions"),
+            depends_on=platform_head,
+        )
+
+
+def _in_platform_branch(script: ScriptDirectory, revision: str) -> bool:
+    found = script.get_revision(revision)
+    return found is not None and Path(found.path).parent == PLATFORM_VERSIONS
 
 
 def main(argv: Sequence[str]) -> None:

@@ -49,7 +49,8 @@ class Money(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    amount: Annotated[str, Field(pattern=r"^\d{1,15}(\.\d+)?$", examples=["12.50"])]
+    #: ASCII digits only: `\d` would take fullwidth or Arabic-Indic digits, which `Decimal` then reads.
+    amount: Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]+)?$", max_length=64, examples=["12.50"])]
     currency: CurrencyCode = "USD"
 
     @model_validator(mode="after")

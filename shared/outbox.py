@@ -6,7 +6,8 @@ pending rows in commit (id) order, which keeps one aggregate's events ordered on
 marks them published only once the broker acknowledged them. A broker that is down leaves the rows
 waiting; nothing is lost, and a row may be sent more than once (consumers dedupe by event id).
 
-The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback. On
+The relay is woken right after each commit (`Database.on_commit`) and polls as a fallback; it clears
+its wake-up flag before each pass, so a commit that lands during a pass is never left for the poll. On
 PostgreSQL a transaction-level advisory lock keeps a single relay active per database, so several
 replicas never interleave one aggregate's events.
 
@@ -25,34 +26,51 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import CONTENT_TYPE, CloudEvent, EventData, new_event
 from shared.db import Database, utcnow
+from shared.fastread import Query
 from shared.kafka import KafkaPublisher
 from shared.tables import outbox_table
+from shared.tracing import TRACEPARENT, event_extensions
 
-__all__ = ["EventSource", "OutboxRelay", "add_event", "lock_aggregate", "publish"]
+__all__ = ["EventSource", "OutboxRelay", "add_event", "add_events", "lock_aggregate", "publish"]
 
 log = logging.getLogger("ewtp.outbox")
 
 
+def _outbox_row(topic: str, event: CloudEvent) -> dict[str, Any]:
+    if TRACEPARENT not in (event.model_extra or {}):  # the Distributed Tracing extension (shared/tracing.py)
+        event = event.model_copy(update=event_extensions())
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": topic,
+        "key": event.subject or event.id,
+        "payload": event.to_bytes(),
+        "created_at": utcnow(),
+    }
+
+
 async def add_event(session: AsyncSession, topic: str, event: CloudEvent) -> None:
     """Stage `event` for publication with the caller's transaction; the key is the event's subject."""
-    await session.execute(
-        insert(outbox_table).values(
-            event_id=event.id,
-            event_type=event.type,
-            topic=topic,
-            key=event.subject or event.id,
-            payload=event.to_bytes(),
-            created_at=utcnow(),
-        )
-    )
+    await session.execute(insert(outbox_table).values(_outbox_row(topic, event)))
+
+
+async def add_events(session: AsyncSession, staged: Sequence[tuple[str, CloudEvent]]) -> None:
+    """Stage several (topic, event) pairs in one statement, as `add_event` does each (a writer that
+    commits many aggregates at once, e.g. a group commit, pays one round trip instead of one each).
+    Takes no aggregate lock: see the ordering rule for when the caller must hold them. An event that
+    carries no trace context gets the current one: a writer batching other tasks' events should
+    make them with `EventSource.event` in those tasks, where their traces are current."""
+    if staged:
+        await session.execute(insert(outbox_table), [_outbox_row(topic, event) for topic, event in staged])
 
 
 async def lock_aggregate(session: AsyncSession, subject: str) -> None:
@@ -76,8 +94,29 @@ class EventSource:
 
     source: str
 
+    def event(self, data: EventData, *, subject: str) -> CloudEvent:
+        """A new CloudEvent from this source, with the current trace context (for `add_events`;
+        `publish` makes and stages one itself)."""
+        return new_event(data, source=self.source, subject=subject).model_copy(update=event_extensions())
+
     async def publish(self, session: AsyncSession, data: EventData, *, subject: str) -> CloudEvent:
         return await publish(session, data, source=self.source, subject=subject)
+
+
+class _Pending(NamedTuple):
+    id: int
+    topic: str
+    key: str
+    payload: bytes
+
+
+_o = outbox_table.c
+_PENDING = Query(
+    select(_o.id, _o.topic, _o.key, _o.payload)
+    .where(_o.published_at.is_(None))
+    .order_by(_o.id)
+    .limit(bindparam("limit"))
+)
 
 
 class OutboxRelay:
@@ -99,6 +138,10 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self.poll_interval_s
         while True:
+            # Clear the wake-up flag BEFORE the pass: a commit that lands during the pass sets it
+            # again and the next wait returns at once. (Clearing after the pass lost that wake-up,
+            # and the event waited for the poll.)
+            self._wake.clear()
             try:
                 more = await self.publish_pending()
                 self.last_error = None
@@ -111,7 +154,6 @@ class OutboxRelay:
                 self.last_error = repr(exc)
                 log.warning("outbox relay pass failed: %r", exc)
                 backoff = min(backoff * 2, 10.0)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 
@@ -125,8 +167,7 @@ class OutboxRelay:
         if self.db.is_sqlite:
             # One process owns an SQLite file: read, send, then mark, without holding the write lock
             # while the broker answers.
-            async with self.db.read() as session:
-                rows = await self._pending(session)
+            rows = [_Pending(*r) for r in await self.db.fetch(_PENDING, {"limit": self.batch_size})]
             sent = await self._send(rows)
             if sent:
                 async with self.db.transaction() as session:

@@ -1,4 +1,5 @@
-"""The request dependency for queries: a read-only session that never commits."""
+"""The request dependencies for queries: a read-only session that never commits, or the `Database`
+itself for hot reads through `Database.fetch` (shared/fastread.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 
-__all__ = ["ReadSessionDep", "get_database"]
+__all__ = ["DatabaseDep", "ReadSessionDep", "get_database"]
 
 
 def get_database(request: Request) -> Database:
-    db = request.app.state.db
-    assert isinstance(db, Database)
+    db: Database = request.app.state.db
     return db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:

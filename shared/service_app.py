@@ -24,6 +24,7 @@ from shared.errors import ServiceUnavailable, install_problem_handlers
 from shared.health import health_router
 from shared.http import BodyLimitMiddleware
 from shared.kafka import KafkaPublisher, broker_reachable
+from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.migrations import upgrade_to_head
 from shared.observability import configure_logging
 from shared.openapi import add_problem_responses
@@ -31,6 +32,7 @@ from shared.outbox import OutboxRelay
 from shared.periodic import run_periodically
 from shared.retention import RetentionPolicy, prune_platform_tables
 from shared.settings import ServiceSettings
+from shared.tracing import TraceMiddleware, install_log_fields
 
 __all__ = ["ConsumerSpec", "ServiceParts", "create_service_app"]
 
@@ -66,6 +68,7 @@ def create_service_app(
 ) -> FastAPI:
     """A service app; `background` are the service's own long-running tasks (run beside the relay)."""
     configure_logging(settings.service_name, settings.log_level)
+    install_log_fields()
     db = Database(settings.database_url)
     publisher = KafkaPublisher(settings.kafka_bootstrap, topics)
     relay = OutboxRelay(db, publisher, settings.outbox_poll_interval_s)
@@ -81,6 +84,7 @@ def create_service_app(
                 handlers=spec.handlers,
                 max_attempts=settings.consumer_max_attempts,
                 backoff_base_s=settings.consumer_backoff_base_s,
+                fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             )
         )
 
@@ -118,6 +122,7 @@ def create_service_app(
             raise ServiceUnavailable("broker unreachable")
 
     app.include_router(health_router({"database": db.ping, "broker": broker}))
+    app.router.routes.append(metrics_route(settings.service_name, db))
     for router in routers:
         app.include_router(router)
     add_problem_responses(app)
@@ -127,4 +132,6 @@ def create_service_app(
         max_age_s=settings.signature_max_age_s,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
+    app.add_middleware(TraceMiddleware)
     return app

@@ -6,7 +6,6 @@ Each service's Alembic environment targets `[Base.metadata, platform_metadata]`.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Index,
     Integer,
@@ -18,11 +17,10 @@ from sqlalchemy import (
 )
 
 from shared.db import UTCDateTime, platform_metadata
+from shared.models import BigId
 
 __all__ = ["idempotency_table", "inbox_table", "outbox_table", "platform_metadata"]
 
-#: BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY auto-increments.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 outbox_table = Table(
     "outbox",

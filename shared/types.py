@@ -35,7 +35,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
+    HttpUrl,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -59,8 +61,10 @@ __all__ = [
     "Country",
     "Currency",
     "DecimalAmount",
+    "Email",
     "Gtin",
     "HsCode",
+    "Id",
     "Int32",
     "Int64",
     "IntRange",
@@ -75,6 +79,7 @@ __all__ = [
     "Text",
     "Tin",
     "UnLocode",
+    "Url",
     "UtcDatetime",
 ]
 
@@ -123,8 +128,10 @@ class Text(GroupedMetadata):
     min_length: int = 1
 
     def __iter__(self) -> Iterator[object]:
-        yield BeforeValidator(_must_be_str)
+        # The constraints come first so that they make one native str schema (strip, then lengths);
+        # a validator before them would make pydantic check the lengths before stripping ("   " passed).
         yield StringConstraints(strip_whitespace=True, min_length=self.min_length, max_length=self.max_length)
+        yield BeforeValidator(_must_be_str)
         yield AfterValidator(_refuse(_BAD_IN_TEXT, "control characters"))
 
 
@@ -139,9 +146,45 @@ class Line(GroupedMetadata):
     min_length: int = 1
 
     def __iter__(self) -> Iterator[object]:
-        yield BeforeValidator(_must_be_str)
+        # The constraints come first so that they make one native str schema (strip, then lengths);
+        # a validator before them would make pydantic check the lengths before stripping ("   " passed).
         yield StringConstraints(strip_whitespace=True, min_length=self.min_length, max_length=self.max_length)
+        yield BeforeValidator(_must_be_str)
         yield AfterValidator(_refuse(_BAD_IN_LINE, "control characters or line breaks"))
+
+
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    BeforeValidator(_must_be_str),
+    AfterValidator(_refuse(_BAD_IN_LINE, "control characters")),
+]
+"""An opaque id in a path, a query or a body (a uuid, a marketplace id): 1-64 characters, no controls.
+
+Not stripped: an id is compared as given. Usage: `seller_id: Id` (a path parameter too).
+"""
+
+Email = Annotated[
+    EmailStr,
+    StringConstraints(max_length=254),
+    BeforeValidator(_must_be_str),
+    AfterValidator(_refuse(_BAD_IN_LINE, "control characters")),
+]
+"""An e-mail address (RFC 5321 caps a path at 254 octets), never NUL or a lone surrogate."""
+
+
+def _no_controls_in_url(value: Any) -> Any:
+    """A URL parser percent-encodes a NUL or a control it finds (`/a%00b`); a client that sent one
+    made a mistake, so it is refused, as a lone surrogate is, before parsing."""
+    if isinstance(value, str):
+        found = _BAD_IN_LINE.search(value)
+        if found is not None:
+            raise ValueError(f"must not contain control characters (U+{ord(found.group()):04X} at {found.start()})")
+    return value
+
+
+Url = Annotated[HttpUrl, Field(max_length=2000), BeforeValidator(_no_controls_in_url)]
+"""An http(s) URL of at most 2000 characters, refused if the raw text has controls or lone surrogates."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,8 +226,8 @@ class Code(GroupedMetadata):
         re.compile(self.pattern, re.ASCII)  # fails here for a pattern that is not a regular expression
 
     def __iter__(self) -> Iterator[object]:
-        yield BeforeValidator(_ascii_only)
         yield StringConstraints(strip_whitespace=True, pattern=self.pattern, max_length=self.max_length)
+        yield BeforeValidator(_ascii_only)  # after the constraints, so it runs before them (see Line)
         yield Field(
             description=self.description,
             examples=list(self.examples) or None,

@@ -27,7 +27,11 @@ class AttributeKind(StrEnum):
     BOOLEAN = "boolean"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: As shared/types.py's Text: controls (C0 but tab and line breaks, DEL, C1), lone surrogates (orjson
+#: cannot encode them: the attributes column is JSON text) and the two XML non-characters.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: A number written as a string: ASCII only (`Decimal("١٢٠٠")` is 1200), no `_` separators, no exponent.
+_NUMBER = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class AttributeSpec:
         # integer / decimal
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError("must be a number")
+        if isinstance(value, str) and not _NUMBER.fullmatch(value.strip()):
+            raise ValueError("must be a number written with ASCII digits")
         try:
             number = Decimal(str(value))
         except InvalidOperation:

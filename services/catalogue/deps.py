@@ -19,8 +19,7 @@ anyone = require_roles(*Role)
 
 
 async def _context(request: Request) -> CatalogueContext:
-    ctx = request.app.state.catalogue
-    assert isinstance(ctx, CatalogueContext)
+    ctx: CatalogueContext = request.app.state.catalogue
     return ctx
 
 

@@ -154,7 +154,7 @@ class ListingFacts:
 
 def gtin_valid(gtin: str) -> bool:
     """GS1 mod-10 check digit of a GTIN-8/12/13/14."""
-    if len(gtin) not in (8, 12, 13, 14) or not gtin.isdigit():
+    if len(gtin) not in (8, 12, 13, 14) or not (gtin.isascii() and gtin.isdigit()):  # isdigit alone takes "١"
         return False
     digits = [int(d) for d in gtin]
     body, check = digits[:-1], digits[-1]

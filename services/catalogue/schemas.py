@@ -10,12 +10,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    HttpUrl,
-    StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -27,54 +26,71 @@ from services.catalogue.domain import (
     OutOfStockPolicy,
     StockReason,
 )
-from shared.money import CurrencyCode, Money, minor_units
+from shared.money import Money
+from shared.types import (
+    Bool,
+    BoundedDate,
+    Currency,
+    Gtin,
+    HsCode,
+    Id,
+    IntRange,
+    Line,
+    NationalTariffCode,
+    Nullable,
+    PatchModel,
+    Sku,
+    Text,
+    Url,
+    UtcDatetime,
+)
 
-# Text that ends up in CSV and XML feeds: no control characters (XML 1.0 cannot carry them) and no
-# lone surrogates or non-characters (they cannot be encoded).
-_BAD_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Every text field is a Line or Text from shared/types.py: no NUL (PostgreSQL refuses it), no lone
+# surrogate (unencodable), no control characters (the CSV and XML feeds carry these fields). Every
+# code is an ASCII Code (HsCode, NationalTariffCode, Gtin with its check digit, Sku, Currency) and
+# every integer has bounds that fit its INTEGER column and refuses booleans.
+Title = Annotated[str, Line(150)]
+Description = Annotated[str, Text(5000)]
+ShortText = Annotated[str, Line(70)]
+CategoryId = Annotated[str, Line(50)]
+SourceName = Annotated[str, Line(100)]
+Note = Annotated[str, Text(500, min_length=0)]
 
 
-def _single_line(value: str) -> str:
-    if _BAD_LINE.search(value):
-        raise ValueError("must not contain control characters or line breaks")
+def _decimal_text(value: Any) -> Any:
+    """A decimal given as a string is ASCII: `Decimal()` would read fullwidth or Arabic-Indic digits."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    if isinstance(value, str) and not (value.isascii() and _PLAIN_DECIMAL.fullmatch(value.strip())):
+        raise ValueError("must be a decimal number written with ASCII digits, such as 12.5")
     return value
 
 
-def _text(value: str) -> str:
-    if _BAD_TEXT.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
 
-
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150), AfterValidator(_single_line)
+Centimetres = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(gt=0, le=1000, decimal_places=1, description="Centimetres, 0.1 cm steps."),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                {"type": "string", "pattern": r"^[0-9]{1,4}(\.[0-9])?$"},
+            ],
+            "description": "Centimetres, 0.1 cm steps.",
+        }
+    ),
 ]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), AfterValidator(_text)
-]
-Sku = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$"),
-    Field(description="The seller's stock-keeping unit; unique per seller."),
-]
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70), AfterValidator(_single_line)
-]
-HsCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$"), Field(description="HS subheading, 6 digits.")]
-NationalTariffCode = Annotated[
-    str, StringConstraints(pattern=r"^\d{8,10}$"), Field(description="National tariff line (8-10 digits).")
-]
-Gtin = Annotated[str, StringConstraints(pattern=r"^(\d{8}|\d{12,14})$"), Field(description="GTIN-8/12/13/14.")]
-CategoryId = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-Centimetres = Annotated[Decimal, Field(gt=0, le=1000, decimal_places=1, description="Centimetres, 0.1 cm steps.")]
-Grams = Annotated[int, Field(ge=1, le=1_000_000, description="Grams per unit, net of packaging.")]
-StockQuantity = Annotated[int, Field(ge=0, le=1_000_000_000)]
-ImageUrl = Annotated[HttpUrl, Field(max_length=2000)]
-Images = Annotated[list[ImageUrl], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
+Grams = Annotated[int, IntRange(1, 1_000_000), Field(description="Grams per unit, net of packaging.")]
+#: Stock on hand as given in one request; the running total is capped at the INTEGER column by the
+#: stock repository (an adjustment past it is a 409).
+StockQuantity = Annotated[int, IntRange(0, 1_000_000_000)]
+StockDelta = Annotated[int, IntRange(-1_000_000_000, 1_000_000_000)]
+Images = Annotated[list[Url], Field(max_length=10, description="Image URLs; the first is `image_link`.")]
 Certifications = Annotated[list[Certification], Field(max_length=10)]
 Attributes = Annotated[
-    dict[Annotated[str, StringConstraints(max_length=50)], Any],
+    dict[Annotated[str, Line(50)], Any],
     Field(max_length=30, description="Per-category product attributes; see GET /v1/categories."),
 ]
 
@@ -108,7 +124,7 @@ def _unique(values: list[Any]) -> list[Any]:
 
 class ListingCreate(_Strict):
     #: Ops name the seller; a seller key may omit it (it is the key's seller).
-    seller_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    seller_id: Id | None = None
     sku: Sku
     title: Title
     description: Description
@@ -122,79 +138,58 @@ class ListingCreate(_Strict):
     brand: ShortText | None = None
     gtin: Gtin | None = None
     mpn: ShortText | None = None
-    identifier_exists: bool = True
+    identifier_exists: Bool = True
     images: Annotated[Images, AfterValidator(_unique)] = Field(default_factory=list)
     origin_country: Literal["RW"] = "RW"
     attributes: Attributes = Field(default_factory=dict)
     certifications: Annotated[Certifications, AfterValidator(_unique)] = Field(default_factory=list)
     on_hand: StockQuantity = 0
     out_of_stock_policy: OutOfStockPolicy = OutOfStockPolicy.OUT_OF_STOCK
-    availability_date: date | None = None
+    availability_date: BoundedDate | None = None
 
 
-#: Fields of an update that may be set to null (to clear them).
-NULLABLE_UPDATES = frozenset({"national_tariff_code", "brand", "gtin", "mpn", "availability_date"})
+class ListingUpdate(PatchModel):
+    """A partial update: only the fields given change. Stock changes go through stock adjustments.
 
-
-class ListingUpdate(_Strict):
-    """A partial update: only the fields given change. Stock changes go through stock adjustments."""
+    `null` clears only the optional identifiers and the availability date (the `Nullable` fields); a
+    `null` for any other field is a 422 naming it.
+    """
 
     sku: Sku | None = None
     title: Title | None = None
     description: Description | None = None
     category: CategoryId | None = None
     hs_code: HsCode | None = None
-    national_tariff_code: NationalTariffCode | None = None
+    national_tariff_code: Nullable[NationalTariffCode] = None
     price: Price | None = None
     unit_net_weight_g: Grams | None = None
     packed_dimensions: Dimensions | None = None
     condition: Condition | None = None
-    brand: ShortText | None = None
-    gtin: Gtin | None = None
-    mpn: ShortText | None = None
-    identifier_exists: bool | None = None
+    brand: Nullable[ShortText] = None
+    gtin: Nullable[Gtin] = None
+    mpn: Nullable[ShortText] = None
+    identifier_exists: Bool | None = None
     images: Annotated[Images, AfterValidator(_unique)] | None = None
     attributes: Attributes | None = None
     certifications: Annotated[Certifications, AfterValidator(_unique)] | None = None
     out_of_stock_policy: OutOfStockPolicy | None = None
-    availability_date: date | None = None
-
-    @field_validator(
-        "sku",
-        "title",
-        "description",
-        "category",
-        "hs_code",
-        "price",
-        "unit_net_weight_g",
-        "packed_dimensions",
-        "condition",
-        "identifier_exists",
-        "images",
-        "attributes",
-        "certifications",
-        "out_of_stock_policy",
-        mode="after",
-    )
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    availability_date: Nullable[BoundedDate] = None
 
 
 class StockAdjustmentIn(_Strict):
     """Either `delta` (received +50, damaged -3) or `on_hand` (a stock count), with the reason."""
 
-    delta: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)] | None = None
+    delta: StockDelta | None = None
     on_hand: StockQuantity | None = None
     reason: StockReason
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_text)] | None = None
+    note: Note | None = None
 
 
 def _decimal_rate(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError("must be a decimal number")
+    if isinstance(value, str) and not (value.isascii() and _RATE.fullmatch(value.strip())):
+        raise ValueError("must be a decimal number written with ASCII digits, such as 7.2345")
     try:
         rate = Decimal(str(value))
     except InvalidOperation:
@@ -206,12 +201,7 @@ def _decimal_rate(value: Any) -> Decimal:
     return rate
 
 
-def _known_currency(value: str) -> str:
-    minor_units(value)  # ValueError for codes ISO 4217 does not list
-    return value
-
-
-Currency = Annotated[CurrencyCode, AfterValidator(_known_currency)]
+_RATE = re.compile(r"[-+]?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,2})?", re.ASCII)
 
 
 class FxRateIn(_Strict):
@@ -219,9 +209,12 @@ class FxRateIn(_Strict):
 
     base: Currency
     quote: Currency
-    rate: Annotated[Decimal, Field(json_schema_extra={"type": "string", "examples": ["7.2345"]})]
-    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    as_of: AwareDatetime
+    rate: Annotated[
+        Decimal,
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?$", "examples": ["7.2345"]}),
+    ]
+    source: SourceName
+    as_of: UtcDatetime
 
     @field_validator("rate", mode="before")
     @classmethod

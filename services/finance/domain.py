@@ -2,6 +2,17 @@
 
 Money is integer minor units plus an ISO 4217 code; every conversion rounds half-even through
 `shared.money`. Figures a lender sets or DOMAIN.md marks [U] come from `FinanceConfig`.
+
+One module on purpose, though it passes 500 lines: it is the pure rule book of one aggregate (the
+application), with no I/O and nothing to hide behind; its three sections (lifecycle, eligibility,
+money) share the statuses, products and rounding, and are pinned section by section in
+tests/finance/test_domain.py and test_money.py. The service's areas (applications, lending,
+projections, insights) are where the split by area lives.
+
+The lifecycle keeps its own table rather than `shared.state_machine.StateMachine`, which maps an action
+to one target: here EDIT and RECORD_REPAYMENT keep the state they start from, RELEASE returns to the
+state the hold interrupted, and each action is open to some roles only. The refusal is the kit's:
+`IllegalTransition` is a `shared.state_machine.InvalidTransition` (409, naming the current state).
 """
 
 from __future__ import annotations
@@ -13,8 +24,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from services.finance.config import DEFAULT_CONFIG, FinanceConfig, GuaranteeScheme, Product
-from shared.errors import Conflict, Forbidden, UnprocessableContent
+from shared.errors import Forbidden, UnprocessableContent
 from shared.money import minor_units, quantize, to_minor
+from shared.state_machine import InvalidTransition
 
 __all__ = [
     "ACTORS",
@@ -152,7 +164,7 @@ REASON_REQUIRED = frozenset({Action.REJECT, Action.WRITE_OFF, Action.HOLD})
 ORDER_BACKED = frozenset({Product.PURCHASE_ORDER_FINANCE, Product.INVOICE_FINANCE})
 
 
-class IllegalTransition(Conflict):
+class IllegalTransition(InvalidTransition):
     """The action does not apply to the application's current state (409)."""
 
 

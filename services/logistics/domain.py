@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from services.logistics.config import DEFAULT_CONFIG, LogisticsConfig, Mode, VolumetricRatio
 from shared.errors import Conflict, UnprocessableContent
-from shared.money import minor_units, quantize
+from shared.money import minor_units
 
 __all__ = [
     "SEA_ONLY_INCOTERMS",
@@ -76,7 +76,7 @@ def check_locode(value: str, name: str = "location") -> str:
     if not _LOCODE.fullmatch(value):
         raise InvalidQuoteRequest(
             f"{name} must be a UN/LOCODE such as RWKGL",
-            errors=[{"field": name, "message": "not a UN/LOCODE (2 letters + 3 of A-Z, 2-9)"}],
+            errors=[{"field": name, "reason": "not a UN/LOCODE (2 letters + 3 of A-Z, 2-9)"}],
         )
     return value
 
@@ -107,19 +107,24 @@ def parse_incoterm(text: str) -> Incoterm:
     except ValueError:
         raise InvalidQuoteRequest(
             f"{text!r} is not an Incoterms 2020 rule",
-            errors=[{"field": "incoterm", "message": "one of " + ", ".join(Incoterm)}],
+            errors=[{"field": "incoterm", "reason": "one of " + ", ".join(Incoterm)}],
         ) from None
+
+
+#: Enum iteration is slow on the hot path; the order is the declaration order (air, sea, road, courier).
+_MODES = tuple(Mode)
+_MODE_RANK = {m: i for i, m in enumerate(_MODES)}
 
 
 def modes_for_incoterm(incoterm: Incoterm, requested: Mode | None = None) -> tuple[Mode, ...]:
     """The modes a quote may offer under `incoterm`; a requested mode the term forbids is a 422."""
-    allowed = (Mode.SEA,) if incoterm in SEA_ONLY_INCOTERMS else tuple(Mode)
+    allowed = (Mode.SEA,) if incoterm in SEA_ONLY_INCOTERMS else _MODES
     if requested is None:
         return allowed
     if requested not in allowed:
         raise InvalidQuoteRequest(
             f"{incoterm.value} applies to sea freight only, not {requested.value}",
-            errors=[{"field": "incoterm", "message": f"{incoterm.value} is for sea only"}],
+            errors=[{"field": "incoterm", "reason": f"{incoterm.value} is for sea only"}],
         )
     return (requested,)
 
@@ -265,24 +270,24 @@ def check_parcels(parcels: Sequence[Parcel], config: LogisticsConfig = DEFAULT_C
     limits = config.limits
     errors: list[dict[str, str]] = []
     if not parcels:
-        errors.append({"field": "parcels", "message": "at least one parcel line is required"})
+        errors.append({"field": "parcels", "reason": "at least one parcel line is required"})
     if len(parcels) > limits.max_parcel_lines:
-        errors.append({"field": "parcels", "message": f"at most {limits.max_parcel_lines} lines"})
+        errors.append({"field": "parcels", "reason": f"at most {limits.max_parcel_lines} lines"})
     for i, p in enumerate(parcels):
-        where = f"parcels[{i}]"
+        where = f"parcels.{i}"
         if not 1 <= p.count <= limits.max_parcels:
-            errors.append({"field": f"{where}.count", "message": f"between 1 and {limits.max_parcels}"})
+            errors.append({"field": f"{where}.count", "reason": f"between 1 and {limits.max_parcels}"})
         if not (p.weight_kg.is_finite() and 0 < p.weight_kg <= limits.max_parcel_weight_kg):
             message = f"greater than 0 and at most {limits.max_parcel_weight_kg} kg"
-            errors.append({"field": f"{where}.weight_kg", "message": message})
+            errors.append({"field": f"{where}.weight_kg", "reason": message})
         for name in ("length_cm", "width_cm", "height_cm"):
             value: Decimal = getattr(p, name)
             if not (value.is_finite() and 0 < value <= limits.max_dimension_cm):
                 message = f"greater than 0 and at most {limits.max_dimension_cm} cm"
-                errors.append({"field": f"{where}.{name}", "message": message})
+                errors.append({"field": f"{where}.{name}", "reason": message})
     total = sum(p.count for p in parcels)
     if parcels and total > limits.max_parcels:
-        errors.append({"field": "parcels", "message": f"at most {limits.max_parcels} parcels in all, not {total}"})
+        errors.append({"field": "parcels", "reason": f"at most {limits.max_parcels} parcels in all, not {total}"})
     if errors:
         raise InvalidQuoteRequest("The parcels cannot be quoted.", errors=errors)
 
@@ -307,12 +312,22 @@ def chargeable_weight(
 
     Sea W/M is expressed in kg too (1 W/M = 1,000 kg = 1 CBM), so every card prices per kg.
     """
+    return _chargeable(_totals(parcels), card, config)
+
+
+def _totals(parcels: Sequence[Parcel]) -> tuple[Decimal, Decimal]:
+    """(actual kg, volume cm³) of the consignment: computed once per quote, whatever the legs."""
+    actual = sum((p.weight_kg * p.count for p in parcels), Decimal(0))
+    volume = sum((p.volume_cm3 * p.count for p in parcels), Decimal(0))
+    return actual, volume
+
+
+def _chargeable(totals: tuple[Decimal, Decimal], card: RateCard, config: LogisticsConfig) -> ChargeableWeight:
     defaults = config.mode_defaults[card.mode]
     ratio = card.volumetric or defaults.volumetric
     step = card.rounding_step_kg or defaults.rounding_step_kg
     floor = defaults.min_chargeable_kg if card.min_chargeable_kg is None else card.min_chargeable_kg
-    actual = sum((p.weight_kg * p.count for p in parcels), Decimal(0))
-    volume = sum((p.volume_cm3 * p.count for p in parcels), Decimal(0))
+    actual, volume = totals
     volumetric = ratio.weight_kg(volume)
     chargeable = max(round_up(max(actual, volumetric), step), floor)
     return ChargeableWeight(actual, volume, volumetric, chargeable)
@@ -364,20 +379,29 @@ def price_leg(
 
     Each charge is rounded half-even once, in the card's currency; the total sums rounded charges.
     """
+    return _price_leg(card, _totals(parcels), now, config)
+
+
+def _price_leg(card: RateCard, totals: tuple[Decimal, Decimal], now: datetime, config: LogisticsConfig) -> LegQuote:
     cur = card.currency
-    weight = chargeable_weight(parcels, card, config)
-    rate = card.rate_for(weight.chargeable_kg)
-    by_weight = quantize(weight.chargeable_kg * rate, cur)
-    minimum = quantize(card.minimum_charge, cur)
+    quantum = Decimal(1).scaleb(-minor_units(cur))
+    weight = _chargeable(totals, card, config)
+    kg = weight.chargeable_kg
+    rate = card.rate_for(kg)
+    by_weight = (kg * rate).quantize(quantum, rounding=ROUND_HALF_EVEN)
+    minimum = card.minimum_charge.quantize(quantum, rounding=ROUND_HALF_EVEN)
     if by_weight >= minimum:
-        freight = Charge("freight", by_weight, False, f"{weight.chargeable_kg} kg × {rate}")
+        freight = Charge("freight", by_weight, False, f"{kg} kg × {rate}")
     else:
         freight = Charge("freight", minimum, False, f"minimum charge (by weight {by_weight})")
     charges = [freight]
+    total = freight.amount
     for s in card.surcharges:
-        amount, detail = _surcharge_amount(s, freight.amount, weight.chargeable_kg)
-        charges.append(Charge(s.kind.value, quantize(amount, cur), s.included, detail))
-    total = sum((c.amount for c in charges if not c.included), Decimal(0))
+        amount, detail = _surcharge_amount(s, freight.amount, kg)
+        rounded = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+        charges.append(Charge(s.kind, rounded, s.included, detail))
+        if not s.included:
+            total += rounded
     valid_until = min(now + config.mode_defaults[card.mode].quote_validity, card.expires_at)
     return LegQuote(
         card.card_id, card.version, card.carrier, card.mode, card.origin, card.destination, cur,
@@ -459,6 +483,16 @@ def quote(
     day = now.astimezone(UTC).date()
     options: list[QuoteOption] = []
     skipped: list[str] = []
+    totals = _totals(parcels)
+    priced: dict[tuple[str, int], LegQuote] = {}
+
+    def leg(card: RateCard) -> LegQuote:
+        """Each card is priced once per quote, however many options it is a leg of."""
+        key = (card.card_id, card.version)
+        found = priced.get(key)
+        if found is None:
+            found = priced[key] = _price_leg(card, totals, now, config)
+        return found
 
     def add(m: Mode, legs: Sequence[LegQuote]) -> None:
         made = _option(m, legs, config)
@@ -469,7 +503,7 @@ def quote(
 
     for m in modes:
         for card in current_cards(cards, m, origin, destination, day):
-            add(m, [price_leg(card, parcels, now, config)])
+            add(m, [leg(card)])
         if m is Mode.SEA:
             ports = sorted({c.origin for c in cards if c.mode is Mode.SEA and c.destination == destination})
             for port in ports:
@@ -477,9 +511,8 @@ def quote(
                     continue
                 for road in current_cards(cards, Mode.ROAD, origin, port, day):
                     for sea in current_cards(cards, Mode.SEA, port, destination, day):
-                        add(m, [price_leg(road, parcels, now, config), price_leg(sea, parcels, now, config)])
-    order = list(Mode)
-    options.sort(key=lambda o: (order.index(o.mode), o.total, o.carrier))
+                        add(m, [leg(road), leg(sea)])
+    options.sort(key=lambda o: (_MODE_RANK[o.mode], o.total, o.carrier))
     reason = None
     if not options:
         names = ", ".join(m.value for m in modes)
@@ -584,6 +617,10 @@ def next_status(current: ShipmentStatus, action: Action) -> ShipmentStatus:
         ) from None
 
 
+_CODE_RANK = {c: i for i, c in enumerate(TrackingCode)}
+_CLASSIFIER_RANK = {c: i for i, c in enumerate(Classifier)}
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class TrackingEvent:
     """Equal fields = the same event: a repeat is a duplicate and is ignored."""
@@ -597,11 +634,11 @@ class TrackingEvent:
         check_locode(self.location, "location")
         if self.at.tzinfo is None:
             raise InvalidQuoteRequest(
-                "tracking time needs a time zone", errors=[{"field": "at", "message": "no time zone"}]
+                "tracking time needs a time zone", errors=[{"field": "at", "reason": "no time zone"}]
             )
 
     def sort_key(self) -> tuple[datetime, int, int]:
-        return (self.at, list(TrackingCode).index(self.code), list(Classifier).index(self.classifier))
+        return (self.at, _CODE_RANK[self.code], _CLASSIFIER_RANK[self.classifier])
 
 
 @dataclass(frozen=True, slots=True)

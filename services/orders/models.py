@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -21,30 +20,12 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
 from shared.db import NAMING_CONVENTION, UTCDateTime
-
-#: BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY auto-increments.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class JSONText(TypeDecorator[Any]):
-    """JSON kept as TEXT on both databases."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else orjson.dumps(value).decode()
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else orjson.loads(value)
+from shared.models import BigId, JSONText
 
 
 class Base(DeclarativeBase):

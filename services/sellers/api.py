@@ -19,9 +19,10 @@ from services.sellers.schemas import (
     SellerUpdate,
 )
 from shared.auth import IdentityDep, Role, require_roles
-from shared.idempotency import CommandDep
+from shared.commands import CommandDep, json_response
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import DatabaseDep, ReadSessionDep
+from shared.types import Id, Line
 
 router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
 
@@ -29,8 +30,7 @@ _staff = require_roles(Role.OPS, Role.RDB_OFFICER)
 _anyone_seller_side = require_roles(Role.OPS, Role.RDB_OFFICER, Role.SELLER)
 
 
-def _location(model: object) -> str:
-    assert isinstance(model, SellerOut)
+def _location(model: SellerOut) -> str:
     return f"/v1/sellers/{model.id}"
 
 
@@ -43,55 +43,57 @@ async def register_seller(body: SellerCreate, identity: IdentityDep, command: Co
 @router.get("", response_model=Page[SellerOut], dependencies=[_anyone_seller_side])
 async def list_sellers(
     identity: IdentityDep,
-    session: ReadSessionDep,
+    db: DatabaseDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     status: SellerStatus | None = None,
     sector: Sector | None = None,
     district: District | None = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-) -> Page[SellerOut]:
-    return await service.search(
-        session,
-        identity,
-        limit=limit,
-        cursor=cursor,
-        status=status,
-        sector=sector.value if sector else None,
-        district=district.value if district else None,
-        name=name,
+    name: Annotated[Annotated[str, Line(100)] | None, Query(description="Text in the legal name.")] = None,
+) -> Response:
+    return json_response(
+        await service.search(
+            db,
+            identity,
+            limit=limit,
+            cursor=cursor,
+            status=status,
+            sector=sector.value if sector else None,
+            district=district.value if district else None,
+            name=name,
+        )
     )
 
 
 @router.get("/{seller_id}", response_model=SellerOut, dependencies=[_anyone_seller_side])
-async def get_seller(seller_id: str, identity: IdentityDep, session: ReadSessionDep) -> SellerOut:
-    return await service.get(session, seller_id, identity)
+async def get_seller(seller_id: Id, identity: IdentityDep, db: DatabaseDep) -> Response:
+    return json_response(await service.read(db, seller_id, identity))
 
 
 @router.patch("/{seller_id}", response_model=SellerOut, dependencies=[require_roles(Role.OPS, Role.SELLER)])
-async def update_seller(seller_id: str, body: SellerUpdate, identity: IdentityDep, command: CommandDep) -> Response:
+async def update_seller(seller_id: Id, body: SellerUpdate, identity: IdentityDep, command: CommandDep) -> Response:
     """A seller edits its own contact details, district, sectors and NAEB number."""
     return await command.run(lambda s: service.update_profile(s, seller_id, body, identity))
 
 
 @router.post("/{seller_id}/documents", status_code=201, response_model=DocumentOut, dependencies=[_anyone_seller_side])
-async def add_document(seller_id: str, body: DocumentCreate, identity: IdentityDep, command: CommandDep) -> Response:
+async def add_document(seller_id: Id, body: DocumentCreate, identity: IdentityDep, command: CommandDep) -> Response:
     return await command.run(lambda s: service.add_document(s, seller_id, body, identity), status_code=201)
 
 
 @router.get("/{seller_id}/documents", response_model=list[DocumentOut], dependencies=[_anyone_seller_side])
-async def list_documents(seller_id: str, identity: IdentityDep, session: ReadSessionDep) -> list[DocumentOut]:
+async def list_documents(seller_id: Id, identity: IdentityDep, session: ReadSessionDep) -> list[DocumentOut]:
     return await service.documents(session, seller_id, identity)
 
 
 @router.get("/{seller_id}/history", response_model=HistoryOut, dependencies=[_anyone_seller_side])
-async def seller_history(seller_id: str, identity: IdentityDep, session: ReadSessionDep) -> HistoryOut:
+async def seller_history(seller_id: Id, identity: IdentityDep, session: ReadSessionDep) -> HistoryOut:
     return await service.history(session, seller_id, identity)
 
 
 def _decision_route(decision: Decision, roles: tuple[Role, ...]) -> None:
     async def decide(
-        seller_id: str, identity: IdentityDep, command: CommandDep, body: Annotated[DecisionIn | None, Body()] = None
+        seller_id: Id, identity: IdentityDep, command: CommandDep, body: Annotated[DecisionIn | None, Body()] = None
     ) -> Response:
         given = body or DecisionIn()
         return await command.run(lambda s: service.decide(s, seller_id, decision, given, identity))

@@ -1,16 +1,25 @@
-"""All SQL of the sellers service. Repositories flush; they never commit."""
+"""All SQL of the sellers service. Repositories flush; they never commit.
+
+`SellerReads` are the hot reads (get by id, search): Core statements compiled once, run through
+`Database.fetch` (shared/fastread.py) without the ORM, one round trip each (the seller rows joined
+to their sectors). Writes keep the ORM, where the unit of work earns its place.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from services.sellers.models import Seller, SellerDocument, SellerSector, SellerStatusChange
 from shared.constraints import flush_or_raise
+from shared.db import Database
 from shared.errors import Conflict
+from shared.fastread import Query, QueryCache
 from shared.text import LIKE_ESCAPE, contains_pattern
 
 
@@ -96,3 +105,96 @@ class SellerRepository:
             .order_by(SellerDocument.created_at, SellerDocument.id)
         )
         return list((await self.session.scalars(stmt)).all())
+
+
+_sellers = Seller.__table__
+_sectors = SellerSector.__table__
+_SELLER_COLUMNS = tuple(c.key for c in _sellers.c)
+
+
+def _seller_with_sectors(page: Any) -> Any:
+    """`page` (the sellers table or a page of it) joined to the sectors, one row per sector."""
+    return (
+        select(*page.c, _sectors.c.sector)
+        .select_from(page.outerjoin(_sectors, _sectors.c.seller_id == page.c.id))
+        .order_by(page.c.created_at, page.c.id, _sectors.c.sector)
+    )
+
+
+_GET = Query(_seller_with_sectors(select(_sellers).where(_sellers.c.id == bindparam("id")).subquery("s")))
+_SEARCHES = QueryCache()
+
+
+def _grouped(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows of (seller columns..., sector) into one dict per seller, sectors as a sorted list."""
+    sellers: dict[str, dict[str, Any]] = {}
+    width = len(_SELLER_COLUMNS)
+    for row in rows:
+        found = sellers.get(row[0])
+        if found is None:
+            found = sellers[row[0]] = dict(zip(_SELLER_COLUMNS, row[:width], strict=True))
+            found["sectors"] = []
+        if row[width] is not None:
+            found["sectors"].append(row[width])
+    return list(sellers.values())
+
+
+def _search_statement(key: tuple[bool, ...]) -> Any:
+    status, district, sector, name, only_id, after = key
+    c = _sellers.c
+    stmt = select(_sellers)
+    if status:
+        stmt = stmt.where(c.status == bindparam("status"))
+    if district:
+        stmt = stmt.where(c.district == bindparam("district"))
+    if sector:
+        stmt = stmt.where(c.id.in_(select(_sectors.c.seller_id).where(_sectors.c.sector == bindparam("sector"))))
+    if name:
+        stmt = stmt.where(c.legal_name.ilike(bindparam("name"), escape=LIKE_ESCAPE))
+    if only_id:
+        stmt = stmt.where(c.id == bindparam("only_id"))
+    if after:
+        stmt = stmt.where(
+            or_(
+                c.created_at > bindparam("after_t"),
+                and_(c.created_at == bindparam("after_t"), c.id > bindparam("after_id")),
+            )
+        )
+    page = stmt.order_by(c.created_at, c.id).limit(bindparam("limit")).subquery("page")
+    return _seller_with_sectors(page)
+
+
+class SellerReads:
+    """The sellers' hot reads, as plain dicts (column name → value, plus `sectors`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, seller_id: str) -> dict[str, Any] | None:
+        found = _grouped(await self.db.fetch(_GET, {"id": seller_id}))
+        return found[0] if found else None
+
+    async def search(
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        status: str | None,
+        sector: str | None,
+        district: str | None,
+        name: str | None,
+        only_id: str | None,
+    ) -> list[dict[str, Any]]:
+        key = (bool(status), bool(district), bool(sector), bool(name), bool(only_id), after is not None)
+        query = _SEARCHES.get(key, lambda: _search_statement(key))
+        params: dict[str, Any] = {
+            "limit": limit,
+            "status": status,
+            "district": district,
+            "sector": sector,
+            "name": contains_pattern(name) if name else None,
+            "only_id": only_id,
+        }
+        if after is not None:
+            params["after_t"], params["after_id"] = after
+        return _grouped(await self.db.fetch(query, params))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.sellers.domain import (
     NAEB_SECTORS,
@@ -16,12 +16,14 @@ from services.sellers.domain import (
     Sector,
     SellerStatus,
 )
+from shared.types import BoundedDate, Email, Line, Nullable, PatchModel, Phone, Text, Tin
 
-Tin = Annotated[str, StringConstraints(pattern=r"^\d{9}$"), Field(description="Rwanda TIN: 9 digits.")]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{7,14}$"), Field(description="E.164, e.g. +250788123456")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-NaebNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=50)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+# Every text field is a Line or Text (no NUL, no lone surrogate, no controls) and every code an ASCII
+# Code from shared/types.py: a TIN in fullwidth digits was a second seller beside the ASCII one.
+Name = Annotated[str, Line(200, min_length=2)]
+NaebNumber = Annotated[str, Line(50, min_length=3)]
+DocumentNumber = Annotated[str, Line(100)]
+Reason = Annotated[str, Text(2000, min_length=3)]
 Sectors = Annotated[list[Sector], Field(min_length=1, max_length=5)]
 
 
@@ -41,7 +43,7 @@ class SellerCreate(_Strict):
     tin: Tin
     sectors: Sectors
     district: District
-    contact_email: EmailStr
+    contact_email: Email
     contact_phone: Phone
     naeb_registration_number: Annotated[NaebNumber | None, Field(validate_default=True)] = None
 
@@ -53,14 +55,18 @@ class SellerCreate(_Strict):
         return value
 
 
-class SellerUpdate(_Strict):
-    """A partial update of the seller's own profile; legal name and TIN change only through RDB."""
+class SellerUpdate(PatchModel):
+    """A partial update of the seller's own profile; legal name and TIN change only through RDB.
+
+    Absent fields stay as they are; `null` clears only the NAEB number (and only where the sectors
+    do not require one); a `null` for any other field is a 422 naming it.
+    """
 
     sectors: Sectors | None = None
     district: District | None = None
-    contact_email: EmailStr | None = None
+    contact_email: Email | None = None
     contact_phone: Phone | None = None
-    naeb_registration_number: NaebNumber | None = None
+    naeb_registration_number: Nullable[NaebNumber] = None
 
 
 class SellerOut(BaseModel):
@@ -81,9 +87,9 @@ class SellerOut(BaseModel):
 class DocumentCreate(_Strict):
     type: DocumentType
     origin_certificate_type: Annotated[OriginCertificateType | None, Field(validate_default=True)] = None
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    issued_on: date
-    expires_on: date | None = None
+    number: DocumentNumber
+    issued_on: BoundedDate
+    expires_on: BoundedDate | None = None
 
     @field_validator("origin_certificate_type", mode="after")
     @classmethod

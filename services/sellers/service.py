@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.sellers.domain import REASON_REQUIRED, Decision, SellerStatus, next_status
+from services.sellers.domain import REASON_REQUIRED, Decision, District, SellerStatus, next_status
 from services.sellers.models import Seller, SellerDocument, SellerSector, SellerStatusChange
-from services.sellers.repository import SellerRepository
+from services.sellers.repository import SellerReads, SellerRepository
 from services.sellers.schemas import (
     NAEB_REQUIRED,
     DecisionIn,
@@ -23,7 +23,7 @@ from services.sellers.schemas import (
 )
 from shared.auth import Identity, Role, ensure_seller_access
 from shared.contracts import sellers as events
-from shared.db import utcnow
+from shared.db import Database, utcnow
 from shared.errors import Conflict, NotFound, UnprocessableContent
 from shared.outbox import EventSource
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
@@ -107,7 +107,8 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
     repo = SellerRepository(session)
     # Only the seller itself or ops edit a profile; an RDB officer decides, it does not edit.
     seller = await _load(repo, seller_id, identity, staff=frozenset({Role.OPS}))
-    changes = body.model_dump(exclude_unset=True)
+    # Only the fields sent; PatchModel already refused a null for any field but the NAEB number.
+    changes = body.changes()
     sectors = changes.pop("sectors", None)
     naeb = changes.get("naeb_registration_number", seller.naeb_registration_number)
     effective_sectors = sectors if sectors is not None else [s.sector for s in seller.sectors]
@@ -117,7 +118,7 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
             errors=[{"field": "naeb_registration_number", "reason": NAEB_REQUIRED}],
         )
     for field, value in changes.items():
-        setattr(seller, field, str(value) if field == "contact_email" else value)
+        setattr(seller, field, value.value if isinstance(value, District) else value)
     if sectors is not None:
         await repo.replace_sectors(seller, [str(s) for s in sectors])
     seller.updated_at = utcnow()
@@ -187,6 +188,15 @@ async def get(session: AsyncSession, seller_id: str, identity: Identity) -> Sell
     return seller_out(await _load(SellerRepository(session), seller_id, identity))
 
 
+async def read(db: Database, seller_id: str, identity: Identity) -> SellerOut:
+    """`get` on the hot path: one Core read, straight into the response model."""
+    ensure_seller_access(identity, seller_id, staff=STAFF)
+    found = await SellerReads(db).get(seller_id)
+    if found is None:
+        raise NotFound(f"Seller {seller_id} does not exist.")
+    return SellerOut.model_validate(found)
+
+
 async def documents(session: AsyncSession, seller_id: str, identity: Identity) -> list[DocumentOut]:
     repo = SellerRepository(session)
     await _load(repo, seller_id, identity)
@@ -202,7 +212,7 @@ async def history(session: AsyncSession, seller_id: str, identity: Identity) -> 
 
 
 async def search(
-    session: AsyncSession,
+    db: Database,
     identity: Identity,
     *,
     limit: int,
@@ -218,7 +228,7 @@ async def search(
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     # A seller key lists only its own account.
     only_id = identity.subject if identity.role is Role.SELLER else None
-    sellers = await SellerRepository(session).search(
+    sellers = await SellerReads(db).search(
         limit=limit + 1,
         after=after,
         status=status.value if status else None,
@@ -230,6 +240,6 @@ async def search(
     next_cursor = None
     if len(sellers) > limit:
         last = sellers[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
+        next_cursor = encode_cursor({"t": last["created_at"].isoformat(), "id": last["id"]})
         sellers = sellers[:limit]
-    return Page[SellerOut](items=[seller_out(s) for s in sellers], next_cursor=next_cursor)
+    return Page[SellerOut](items=[SellerOut.model_validate(s) for s in sellers], next_cursor=next_cursor)

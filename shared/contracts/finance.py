@@ -24,6 +24,7 @@ __all__ = [
     "ApplicationRepaidV1",
     "ApplicationSubmittedV1",
     "ApplicationWithdrawnV1",
+    "ApplicationWrittenOffV1",
 ]
 
 TOPIC = "finance.events"
@@ -120,3 +121,13 @@ class ApplicationInArrearsV1(_ApplicationEvent):
     overdue_amount: DecimalString
     outstanding_amount: DecimalString
     days_past_due: Days
+
+
+class ApplicationWrittenOffV1(_ApplicationEvent):
+    """A loan in arrears the lender gave up on; what was still owed when it did (added after v1's first seven)."""
+
+    TYPE: ClassVar[str] = "rw.ewtp.finance.application.written_off.v1"
+    AMOUNT_FIELDS: ClassVar[tuple[str, ...]] = ("outstanding_amount", "total_repaid")
+    reason: Reason
+    outstanding_amount: DecimalString
+    total_repaid: DecimalString

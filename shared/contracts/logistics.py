@@ -80,7 +80,8 @@ class QuoteIssuedV1(EventData):
     TOPIC: ClassVar[str] = TOPIC
     TYPE: ClassVar[str] = "rw.ewtp.quote.issued.v1"
     quote_id: Id
-    requested_by: Id
+    #: Who asked: `<role>:<seller id | marketplace id | key id>` (a bound subject may be 100 long).
+    requested_by: Annotated[str, Field(min_length=1, max_length=200)]
     origin: Locode
     destination: Locode
     incoterm: Incoterm

@@ -18,6 +18,7 @@ from shared.contracts.finance import (
     ApplicationRepaidV1,
     ApplicationSubmittedV1,
     ApplicationWithdrawnV1,
+    ApplicationWrittenOffV1,
 )
 
 COMMON: dict[str, Any] = {
@@ -57,13 +58,23 @@ SAMPLES: list[EventData] = [
     ),
     ApplicationRepaidV1(**COMMON, total_repaid="7907.88", repaid_on=date(2025, 4, 1)),
     ApplicationInArrearsV1(**COMMON, overdue_amount="7907.88", outstanding_amount="7907.88", days_past_due=6),
+    ApplicationWrittenOffV1(**COMMON, reason="buyer insolvent", outstanding_amount="4000.00", total_repaid="3907.88"),
 ]
 
 
 def test_types_and_topic() -> None:
     assert {type(s).TYPE for s in SAMPLES} == {
         f"rw.ewtp.finance.application.{name}.v1"
-        for name in ("submitted", "approved", "rejected", "withdrawn", "disbursed", "repaid", "in_arrears")
+        for name in (
+            "submitted",
+            "approved",
+            "rejected",
+            "withdrawn",
+            "disbursed",
+            "repaid",
+            "in_arrears",
+            "written_off",
+        )
     }
     assert all(type(s).TOPIC == TOPIC == "finance.events" for s in SAMPLES)
 
@@ -132,6 +143,8 @@ def test_a_rwf_amount_is_whole_francs() -> None:
         (ApplicationApprovedV1, {"annual_rate": "-0.1"}),
         (ApplicationInArrearsV1, {"days_past_due": 0}),
         (ApplicationDisbursedV1, {"disbursement_reference": ""}),
+        (ApplicationWrittenOffV1, {"reason": ""}),
+        (ApplicationWrittenOffV1, {"outstanding_amount": "1.001"}),
     ],
 )
 def test_other_events_refuse_their_bounds(model: type[EventData], changes: dict[str, Any]) -> None:

@@ -98,6 +98,16 @@ def upstream_app(release: threading.Event) -> FastAPI:
         response.set_cookie("upstream_session", "secret-of-another-caller")
         return response
 
+    @app.api_route("/v1/{group}/sleep", methods=["GET", "POST"])
+    async def sleep(group: str, s: float) -> dict[str, str]:
+        await asyncio.sleep(s)
+        return {"slept": str(s)}
+
+    @app.get("/v1/sellers/busy")
+    async def busy() -> Response:
+        body = b'{"type":"https://errors.ewtp.rw/service-unavailable","title":"Service Unavailable","status":503}'
+        return Response(body, status_code=503, media_type="application/problem+json", headers={"Retry-After": "7"})
+
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
     async def echo(request: Request) -> Response:
         body = b""
@@ -142,10 +152,12 @@ class Gateway:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
 
     async def issue(self, role: str, subject_id: str | None = None) -> dict[str, Any]:
+        return await self.issue_with(role=role, subject_id=subject_id)
+
+    async def issue_with(self, **fields: Any) -> dict[str, Any]:
+        """A key issued through the admin API with `fields` (role, subject_id, expires_at, rate_limit)."""
         async with self.client(self.ops_key) as ops:
-            response = await ops.post(
-                "/v1/admin/api-keys", json={"name": f"test {role}", "role": role, "subject_id": subject_id}
-            )
+            response = await ops.post("/v1/admin/api-keys", json={"name": f"test {fields['role']}", **fields})
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -166,6 +178,7 @@ def gateway(upstream: Upstream, databases: Databases) -> Iterator[Gateway]:
         upstream_timeout_s=UPSTREAM_TIMEOUT_S,
         upstream_connect_timeout_s=1.0,
         max_body_bytes=MAX_BODY_BYTES,
+        required_upstreams="sellers,catalogue,logistics,tourism",  # orders is down on purpose
     )
     server = ServerThread(create_app(settings), free_port()).start()
     ops_key = create_key_sync(database_url, name="test ops", role="ops")

@@ -47,7 +47,17 @@ async def test_create_list_and_revoke(database_url: str) -> None:
     code, out, _ = run(database_url, "list")
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header.split("\t") == ["id", "role", "subject", "created_at", "revoked_at", "name"]
+    assert header.split("\t") == [
+        "id",
+        "role",
+        "subject",
+        "created_at",
+        "revoked_at",
+        "expires_at",
+        "rate_limit",
+        "last_used_at",
+        "name",
+    ]
     assert row.split("\t")[:3] == [key_id, "seller", "s-1"] and row.endswith("Kivu Hills app")
     assert secret not in out
 
@@ -65,6 +75,10 @@ async def test_create_list_and_revoke(database_url: str) -> None:
         ["create", "--name", "x", "--role", "ops", "--subject-id", "s-1"],
         ["create", "--name", " ", "--role", "ops"],
         ["create", "--name", "x", "--role", "pilot"],
+        ["create", "--name", "x", "--role", "ops", "--rate-limit", "lots"],
+        ["create", "--name", "x", "--role", "ops", "--expires-at", "2020-01-01T00:00:00Z"],
+        ["create", "--name", "x", "--role", "ops", "--expires-at", "2030-01-01T00:00:00"],  # no offset
+        ["create", "--name", "x", "--role", "ops", "--expires-in-days", "0"],
     ],
 )
 def test_bad_input_is_refused_without_a_key(database_url: str, args: list[str]) -> None:
@@ -75,3 +89,31 @@ def test_bad_input_is_refused_without_a_key(database_url: str, args: list[str]) 
 def test_revoking_an_unknown_key_fails(database_url: str) -> None:
     code, _, err = run(database_url, "revoke", "zzzzzzzz")
     assert code == 1 and "does not exist" in err
+
+
+async def test_a_key_with_expiry_and_its_own_limit_and_their_update(database_url: str) -> None:
+    code, out, err = run(
+        database_url,
+        "create",
+        "--name",
+        "pilot app",
+        "--role",
+        "lender",
+        "--expires-in-days",
+        "30",
+        "--rate-limit",
+        "5/second",
+    )
+    assert code == 0, err
+    key = out.strip()
+    key_id = key.split("_")[1]
+    row = run(database_url, "list")[1].strip().splitlines()[1].split("\t")
+    assert row[0] == key_id and row[5] != "-" and row[6] == "5/second" and row[7] == "-"
+
+    code, out, err = run(database_url, "update", key_id, "--rate-limit", "role", "--expires-at", "never")
+    assert code == 0, err
+    row = run(database_url, "list")[1].strip().splitlines()[1].split("\t")
+    assert (row[5], row[6]) == ("-", "-")
+    assert run(database_url, "update", key_id)[0] == 2
+    assert run(database_url, "update", key_id, "--rate-limit", "x/y")[0] == 2
+    assert run(database_url, "update", "zzzzzzzz", "--rate-limit", "0")[0] == 1

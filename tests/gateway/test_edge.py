@@ -295,5 +295,5 @@ async def test_the_previous_secret_verifies_during_a_rotation_and_others_do_not(
 async def test_an_expired_signature_is_refused(edge: Edge) -> None:
     stale = _signed(timestamp=int(time.time()) - MAX_AGE_S - 2)
     assert "Expired" in _refused(await _post(edge, stale), 401)["detail"]
-    future = _signed(timestamp=int(time.time()) + MAX_AGE_S + 2)
+    future = _signed(timestamp=int(time.time()) + MAX_AGE_S + 20)  # margin: a loaded machine is slow
     _refused(await _post(edge, future), 401)

@@ -167,3 +167,28 @@ async def test_listing_pages_through_every_key_without_secrets(key_store: KeySto
 async def test_create_key_sync_works_from_inside_a_running_event_loop(key_store: KeyStore) -> None:
     key = create_key_sync(key_store.db.url, name="bootstrap ops", role="ops")
     assert (await key_store.authenticate(key)).role is Role.OPS
+
+
+async def test_concurrent_misses_of_one_key_share_one_database_read(key_store: KeyStore) -> None:
+    """No stampede when a cached entry expires under load: one read serves every request in flight."""
+    import asyncio
+
+    issued = await key_store.create(spec("marketplace", "mkt-1"))
+    cached = KeyStore(key_store.db, cache_ttl_s=60)
+    loads = 0
+    original = cached._load
+
+    async def counting(key_id: str, epoch: int) -> _Record | None:
+        nonlocal loads
+        loads += 1
+        return await original(key_id, epoch)
+
+    cached._load = counting  # type: ignore[method-assign]
+    principals = await asyncio.gather(*(cached.authenticate(issued.key) for _ in range(50)))
+    assert {p.key_id for p in principals} == {issued.id}
+    assert loads == 1
+    await cached.authenticate(issued.key)
+    assert loads == 1  # then served from memory
+    unknown = "ewtp_zzzzzzzz_" + "a" * 43
+    results = await asyncio.gather(*(cached.authenticate(unknown) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, Unauthorized) for r in results)

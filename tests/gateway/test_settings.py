@@ -15,7 +15,7 @@ def test_defaults_follow_the_design_ports(monkeypatch: pytest.MonkeyPatch) -> No
     ports = [settings.sellers_url, settings.catalogue_url, settings.orders_url]
     ports += [settings.finance_url, settings.logistics_url, settings.tourism_url]
     assert ports == [f"http://127.0.0.1:{p}" for p in range(8001, 8007)]
-    assert (settings.upstream_connect_timeout_s, settings.upstream_timeout_s, settings.key_cache_ttl_s) == (2, 30, 5)
+    assert (settings.upstream_connect_timeout_s, settings.upstream_timeout_s, settings.key_cache_ttl_s) == (2, 30, 2)
 
 
 def test_the_gateway_prefix_configures_it(monkeypatch: pytest.MonkeyPatch) -> None:

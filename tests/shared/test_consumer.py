@@ -5,7 +5,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
@@ -156,4 +156,51 @@ async def test_an_unavailable_database_delays_the_event_but_never_dead_letters_i
         assert await read_topic(h.bootstrap, f"{h.topic}.dlq", lambda rs: True, timeout_s=5) == []
     finally:
         task.cancel()
+        await h.publisher.stop()
+
+
+def _record(value: bytes, offset: int, topic: str = "t") -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value),
+        headers=(),
+    )
+
+
+async def test_a_batch_is_applied_in_one_transaction(db: Database, broker: TansuBroker) -> None:
+    h = Harness(db, broker)
+    commits = []
+    db.on_commit(lambda: commits.append(1))
+    batch = [_record(_event(APPLY, f"b{i}"), i) for i in range(5)]
+    await h.consumer.process_batch(batch)
+    assert await h.notes() == ["b0", "b1", "b2", "b3", "b4"]
+    assert len(commits) == 1
+    await h.publisher.stop()
+
+
+async def test_a_failing_event_in_a_batch_falls_back_to_one_transaction_per_message(
+    db: Database, broker: TansuBroker
+) -> None:
+    h = Harness(db, broker)
+    same = str(uuid.uuid4())
+    batch = [
+        _record(_event(APPLY, "before", same), 0, h.topic),
+        _record(_event(FAIL, "never"), 1, h.topic),
+        _record(_event(APPLY, "before", same), 2, h.topic),  # a redelivery inside the batch
+        _record(_event(APPLY, "after"), 3, h.topic),
+    ]
+    try:
+        await h.consumer.process_batch(batch)
+        assert await h.notes() == ["before", "after"]  # the batch's rollback left nothing twice
+        dlq = await read_topic(h.bootstrap, f"{h.topic}.dlq", lambda rs: len(rs) >= 1)
+        assert dict(dlq[0].headers)["x-error-type"] == b"RuntimeError"
+    finally:
         await h.publisher.stop()

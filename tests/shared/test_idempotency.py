@@ -30,16 +30,18 @@ class Created(BaseModel):
     note: str
 
 
-def _app(db: Database, gate: asyncio.Event) -> FastAPI:
+def _app(db: Database, gate: asyncio.Event, entered: asyncio.Event) -> FastAPI:
     app = FastAPI()
     app.state.db = db
     install_problem_handlers(app)
+    flaky_failures = [Conflict("refused the first time")]
 
     async def effect(session: AsyncSession, body: Note) -> Created:
         if body.note == "slow":
+            entered.set()
             await gate.wait()
-        if body.note == "refuse":
-            raise Conflict("refused")
+        if body.note == "flaky" and flaky_failures:
+            raise flaky_failures.pop()
         await session.execute(insert(effects_table).values(note=body.note))
         return Created(id=str(uuid.uuid4()), note=body.note)
 
@@ -57,11 +59,11 @@ def _signed(key: str | None) -> dict[str, str]:
 
 
 @pytest.fixture
-async def setup(db: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Database, asyncio.Event]]:
-    gate = asyncio.Event()
-    transport = httpx.ASGITransport(app=_app(db, gate))
+async def setup(db: Database) -> AsyncIterator[tuple[httpx.AsyncClient, Database, asyncio.Event, asyncio.Event]]:
+    gate, entered = asyncio.Event(), asyncio.Event()
+    transport = httpx.ASGITransport(app=_app(db, gate, entered))
     async with httpx.AsyncClient(transport=transport, base_url="http://t", auth=GatewaySigner(SECRET)) as client:
-        yield client, db, gate
+        yield client, db, gate, entered
 
 
 async def _effects(db: Database) -> int:
@@ -70,7 +72,7 @@ async def _effects(db: Database) -> int:
 
 
 async def test_same_key_same_body_replays_the_first_response(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, db, _ = setup
+    client, db, _, _ = setup
     first = await client.post("/notes", json={"note": "a"}, headers=_signed("k1"))
     again = await client.post(
         "/notes", content=b'{ "note" :"a"}', headers=_signed("k1") | {"content-type": "application/json"}
@@ -82,7 +84,7 @@ async def test_same_key_same_body_replays_the_first_response(setup: tuple) -> No
 
 
 async def test_same_key_other_body_is_refused(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, db, _ = setup
+    client, db, _, _ = setup
     await client.post("/notes", json={"note": "a"}, headers=_signed("k2"))
     other = await client.post("/notes", json={"note": "b"}, headers=_signed("k2"))
     assert other.status_code == 422
@@ -91,9 +93,9 @@ async def test_same_key_other_body_is_refused(setup: tuple) -> None:  # type: ig
 
 
 async def test_a_key_in_flight_gets_409(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, db, gate = setup
+    client, db, gate, entered = setup
     slow = asyncio.create_task(client.post("/notes", json={"note": "slow"}, headers=_signed("k3")))
-    await asyncio.sleep(0.3)
+    await entered.wait()
     concurrent = await client.post("/notes", json={"note": "slow"}, headers=_signed("k3"))
     gate.set()
     assert concurrent.status_code == 409
@@ -102,22 +104,25 @@ async def test_a_key_in_flight_gets_409(setup: tuple) -> None:  # type: ignore[t
 
 
 async def test_a_failed_request_releases_its_key(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, db, _ = setup
-    refused = await client.post("/notes", json={"note": "refuse"}, headers=_signed("k4"))
+    """After a refusal the same key and body act afresh: neither replayed (409 stored) nor in flight (409)."""
+    client, db, _, _ = setup
+    refused = await client.post("/notes", json={"note": "flaky"}, headers=_signed("k4"))
     assert refused.status_code == 409
-    again = await client.post("/notes", json={"note": "refuse"}, headers=_signed("k4"))
-    assert again.status_code == 409 and "idempotent-replayed" not in again.headers
     assert await _effects(db) == 0
+    again = await client.post("/notes", json={"note": "flaky"}, headers=_signed("k4"))
+    assert again.status_code == 201, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert await _effects(db) == 1
 
 
 async def test_without_a_key_each_request_acts(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, db, _ = setup
+    client, db, _, _ = setup
     await client.post("/notes", json={"note": "x"}, headers=_signed(None))
     await client.post("/notes", json={"note": "x"}, headers=_signed(None))
     assert await _effects(db) == 2
 
 
 async def test_a_malformed_key_is_a_400(setup: tuple) -> None:  # type: ignore[type-arg]
-    client, _, _ = setup
+    client, _, _, _ = setup
     r = await client.post("/notes", json={"note": "x"}, headers=_signed("has space"))
     assert r.status_code == 400

@@ -41,3 +41,10 @@ def test_conversion_rounds_half_even() -> None:
     assert quantize(Decimal("2.355"), "USD") == Decimal("2.36")
     assert to_minor(Decimal("1234.5"), "RWF") == 1234
     assert to_minor(Decimal("1235.5"), "RWF") == 1236
+
+
+@pytest.mark.parametrize("amount", ["１５.００", "١٥.٠٠", "१५", "15.٠٠", "1_5.00", " 15.00"])
+def test_amounts_are_written_with_ascii_digits(amount: str) -> None:
+    # `\d` in the pattern took any Unicode digit, and Decimal() then read it as a number.
+    with pytest.raises(ValidationError):
+        Money(amount=amount, currency="USD")

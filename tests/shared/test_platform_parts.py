@@ -1,7 +1,9 @@
 """Settings, the unit of work, SQLite connection settings and JSON logs."""
 
+import asyncio
 import json
 import logging
+import sqlite3
 
 import pytest
 from pydantic import ValidationError
@@ -59,7 +61,39 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(db: Data
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+        # Writers run inline on the loop: no busy handler sleeping there (BEGIN IMMEDIATE retries instead).
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 0
+    async with db.read_engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() >= 5000
+
+
+async def test_an_sqlite_writer_waits_out_another_process_without_blocking_the_loop(db: Database) -> None:
+    if on_postgres():
+        pytest.skip("SQLite write lock")
+    path = db.engine.url.database
+    assert path
+    other = sqlite3.connect(path, isolation_level=None)  # another process's writer, as SQLite sees it
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    try:
+        async with db.transaction() as session:
+            await session.execute(insert(effects_table).values(note="after the other writer"))
+        assert ticks >= 10  # the loop kept running while we waited for the lock
+    finally:
+        task.cancel()
+        other.close()
+    async with db.read() as session:
+        assert (await session.execute(select(func.count()).select_from(effects_table))).scalar_one() == 1
 
 
 def test_log_lines_are_json_with_the_request_id() -> None:

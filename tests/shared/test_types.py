@@ -25,8 +25,10 @@ from shared.types import (
     Country,
     Currency,
     DecimalAmount,
+    Email,
     Gtin,
     HsCode,
+    Id,
     Int32,
     Int64,
     IntRange,
@@ -84,6 +86,32 @@ def test_text_and_line_bound_their_length() -> None:
     refused(Description, "x" * 51)
     refused(Name, "x")
     assert ok(Name, "  Ab  ") == "Ab"
+
+
+@pytest.mark.parametrize("tp", [Description, Name, Annotated[str, Line(5)], Annotated[str, Text(5)]])
+def test_lengths_are_checked_after_stripping(tp: Any) -> None:
+    # A validator placed before the constraints made pydantic check lengths on the unstripped value:
+    # "   " passed min_length and was stored as an empty title.
+    refused(tp, "   ")
+    assert ok(tp, "   ab   ") == "ab"
+
+
+def test_codes_are_stripped_before_their_pattern() -> None:
+    assert ok(Tin, " 123456789 ") == "123456789"
+
+
+@pytest.mark.parametrize("bad", ["", "a\x00b", LONE_SURROGATE, "a\nb", "x" * 65])
+def test_id_refuses_empty_controls_surrogates_and_length(bad: str) -> None:
+    refused(Id, bad)
+
+
+def test_id_is_not_stripped() -> None:
+    assert ok(Id, " a-b ") == " a-b "
+
+
+@pytest.mark.parametrize("bad", ["a\x00@b.rw", "a" + LONE_SURROGATE + "@b.rw", "x" * 250 + "@b.rw", "no-at"])
+def test_email_refuses_nul_surrogates_length_and_garbage(bad: str) -> None:
+    refused(Email, bad)
 
 
 @pytest.mark.parametrize("bad", ["a\nb", "a\tb", "a\rb", "a\x00b"])
@@ -423,6 +451,10 @@ async def test_problems_through_fastapi_name_the_field() -> None:
 
         answer = await client.patch("/profile", content=b'{"district": "Gas\\ud800abo"}', headers=JSON)
         assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "district"
+
+        # A field name comes from the request too: a lone surrogate there is a 422, never a 500.
+        answer = await client.patch("/profile", content=b'{"x\\ud800y": 1}', headers=JSON)
+        assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
 
         assert (await client.patch("/profile", json={"naeb_registration_number": None})).json() == {
             "naeb_registration_number": None

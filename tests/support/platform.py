@@ -95,8 +95,15 @@ class Platform:
             upstreams.setdefault(f"{missing}_url", "")
         # Rate limits have their own tests (tests/gateway); here they would only make tests order-dependent.
         no_limits = {f"rate_limit_{role}": "0" for role in ROLES}
+        # Timeouts have their own tests too; here a loaded CI machine must not turn a slow write into a 504.
         settings = GatewaySettings(
-            database_url=self.gateway_db_url, signing_secret=SECRET, log_level="WARNING", **upstreams, **no_limits
+            database_url=self.gateway_db_url,
+            signing_secret=SECRET,
+            log_level="WARNING",
+            upstream_write_timeout_s=120,
+            upstream_timeout_s=120,
+            **upstreams,
+            **no_limits,
         )
         self.gateway = ServerThread(create_app(settings), free_port()).start()
         self.keys["ops"] = bootstrap_ops_key(self.gateway_db_url)

@@ -51,35 +51,40 @@ MEDIA_TYPES = {
     FeedFormat.XML: "application/xml; charset=utf-8",
 }
 
-CSV_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "link",
-    "image_link",
-    "additional_image_link",
-    "price",
-    "availability",
-    "availability_date",
-    "condition",
-    "brand",
-    "gtin",
-    "mpn",
-    "identifier_exists",
-    "product_type",
-    "hs_code",
-    "national_tariff_code",
-    "origin_country",
-    "product_weight",
-    "shipping_length",
-    "shipping_width",
-    "shipping_height",
-    "quantity_available",
-    "seller_id",
-    "sku",
-    "version",
-    "updated_at",
-)
+
+class FlatRow(NamedTuple):
+    """One item as CSV and XML render it (text values, GMC units): its field names are the CSV header."""
+
+    id: str
+    title: str
+    description: str
+    link: str
+    image_link: str
+    additional_image_link: str
+    price: str
+    availability: str
+    availability_date: str
+    condition: str
+    brand: str
+    gtin: str
+    mpn: str
+    identifier_exists: str
+    product_type: str
+    hs_code: str
+    national_tariff_code: str
+    origin_country: str
+    product_weight: str
+    shipping_length: str
+    shipping_width: str
+    shipping_height: str
+    quantity_available: int
+    seller_id: str
+    sku: str
+    version: int
+    updated_at: str
+
+
+CSV_COLUMNS = FlatRow._fields
 
 _DATED = frozenset({Availability.PREORDER.value, Availability.BACKORDER.value})
 
@@ -214,40 +219,40 @@ class FeedRenderer:
         dumps, item, option = orjson.dumps, self.item, orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
         return b"".join([dumps(item(r), option=option) for r in rows])
 
-    def _flat(self, row: Sequence[Any]) -> tuple[list[Any], list[str], dict[str, Any], list[str]]:
-        """A CSV row (in `CSV_COLUMNS` order), plus the images, attributes and certifications."""
+    def _flat(self, row: Sequence[Any]) -> tuple[FlatRow, list[str], dict[str, Any], list[str]]:
+        """The CSV/XML text of an item, plus its images, attributes and certifications."""
         r = FeedRow._make(row)
         images: list[str] = orjson.loads(r.images_json)
         available, shown = r.available, r.shown_availability
-        flat = [
-            r.id,
-            r.title,
-            r.description,
-            self.link(r.id),
-            images[0] if images else "",
-            ",".join(images[1:]),
-            f"{format_amount(r.price_minor, r.currency)} {r.currency}",
-            shown,
-            r.availability_date.isoformat() if shown in _DATED and r.availability_date else "",
-            r.condition,
-            r.brand or "",
-            r.gtin or "",
-            r.mpn or "",
-            "yes" if r.identifier_exists else "no",
-            category_label(r.category),
-            r.hs_code,
-            r.national_tariff_code or "",
-            r.origin_country,
-            f"{r.weight_g} g",
-            f"{r.length_mm / 10} cm",
-            f"{r.width_mm / 10} cm",
-            f"{r.height_mm / 10} cm",
-            max(available, 0),
-            r.seller_id,
-            r.sku,
-            r.version,
-            r.updated_at.isoformat().replace("+00:00", "Z"),
-        ]
+        flat = FlatRow(
+            id=r.id,
+            title=r.title,
+            description=r.description,
+            link=self.link(r.id),
+            image_link=images[0] if images else "",
+            additional_image_link=",".join(images[1:]),
+            price=f"{format_amount(r.price_minor, r.currency)} {r.currency}",
+            availability=shown,
+            availability_date=r.availability_date.isoformat() if shown in _DATED and r.availability_date else "",
+            condition=r.condition,
+            brand=r.brand or "",
+            gtin=r.gtin or "",
+            mpn=r.mpn or "",
+            identifier_exists="yes" if r.identifier_exists else "no",
+            product_type=category_label(r.category),
+            hs_code=r.hs_code,
+            national_tariff_code=r.national_tariff_code or "",
+            origin_country=r.origin_country,
+            product_weight=f"{r.weight_g} g",
+            shipping_length=f"{r.length_mm / 10} cm",
+            shipping_width=f"{r.width_mm / 10} cm",
+            shipping_height=f"{r.height_mm / 10} cm",
+            quantity_available=max(available, 0),
+            seller_id=r.seller_id,
+            sku=r.sku,
+            version=r.version,
+            updated_at=r.updated_at.isoformat().replace("+00:00", "Z"),
+        )
         return flat, images, orjson.loads(r.attributes_json), orjson.loads(r.certifications_json)
 
     @staticmethod
@@ -277,29 +282,29 @@ class FeedRenderer:
         f, images, attributes, certifications = self._flat(row)
         parts = [
             "<item>",
-            f"<g:id>{f[0]}</g:id>",
-            f"<title>{escape(f[1])}</title>",
-            f"<description>{escape(f[2])}</description>",
-            f"<link>{escape(f[3])}</link>",
+            f"<g:id>{f.id}</g:id>",
+            f"<title>{escape(f.title)}</title>",
+            f"<description>{escape(f.description)}</description>",
+            f"<link>{escape(f.link)}</link>",
         ]
         if images:
             parts.append(f"<g:image_link>{escape(images[0])}</g:image_link>")
             parts += [f"<g:additional_image_link>{escape(u)}</g:additional_image_link>" for u in images[1:]]
-        parts += [f"<g:price>{f[6]}</g:price>", f"<g:availability>{f[7]}</g:availability>"]
-        if f[8]:
-            parts.append(f"<g:availability_date>{f[8]}</g:availability_date>")
-        parts.append(f"<g:condition>{f[9]}</g:condition>")
-        for index, tag in ((10, "brand"), (11, "gtin"), (12, "mpn")):
-            if f[index]:
-                parts.append(f"<g:{tag}>{escape(f[index])}</g:{tag}>")
-        section = escape(f[14])
+        parts += [f"<g:price>{f.price}</g:price>", f"<g:availability>{f.availability}</g:availability>"]
+        if f.availability_date:
+            parts.append(f"<g:availability_date>{f.availability_date}</g:availability_date>")
+        parts.append(f"<g:condition>{f.condition}</g:condition>")
+        for tag, value in (("brand", f.brand), ("gtin", f.gtin), ("mpn", f.mpn)):
+            if value:
+                parts.append(f"<g:{tag}>{escape(value)}</g:{tag}>")
+        section = escape(f.product_type)
         parts += [
-            f"<g:identifier_exists>{f[13]}</g:identifier_exists>",
+            f"<g:identifier_exists>{f.identifier_exists}</g:identifier_exists>",
             f"<g:product_type>{section}</g:product_type>",
-            f"<g:product_weight>{f[18]}</g:product_weight>",
-            f"<g:shipping_length>{f[19]}</g:shipping_length>",
-            f"<g:shipping_width>{f[20]}</g:shipping_width>",
-            f"<g:shipping_height>{f[21]}</g:shipping_height>",
+            f"<g:product_weight>{f.product_weight}</g:product_weight>",
+            f"<g:shipping_length>{f.shipping_length}</g:shipping_length>",
+            f"<g:shipping_width>{f.shipping_width}</g:shipping_width>",
+            f"<g:shipping_height>{f.shipping_height}</g:shipping_height>",
         ]
         for name, value in attributes.items():
             shown = value if not isinstance(value, bool) else ("yes" if value else "no")
@@ -309,15 +314,17 @@ class FeedRenderer:
                 f"<g:attribute_value>{escape(str(shown))}</g:attribute_value></g:product_detail>"
             )
         parts += [
-            f"<ewtp:hs_code>{f[15]}</ewtp:hs_code>",
-            f"<ewtp:national_tariff_code>{f[16]}</ewtp:national_tariff_code>" if f[16] else "",
-            f"<ewtp:origin_country>{f[17]}</ewtp:origin_country>",
-            f"<ewtp:unit_net_weight_g>{f[18][:-2]}</ewtp:unit_net_weight_g>",
-            f"<ewtp:quantity_available>{f[22]}</ewtp:quantity_available>",
+            f"<ewtp:hs_code>{f.hs_code}</ewtp:hs_code>",
+            f"<ewtp:national_tariff_code>{f.national_tariff_code}</ewtp:national_tariff_code>"
+            if f.national_tariff_code
+            else "",
+            f"<ewtp:origin_country>{f.origin_country}</ewtp:origin_country>",
+            f"<ewtp:unit_net_weight_g>{f.product_weight.removesuffix(' g')}</ewtp:unit_net_weight_g>",
+            f"<ewtp:quantity_available>{f.quantity_available}</ewtp:quantity_available>",
             *(f"<ewtp:certification>{escape(c)}</ewtp:certification>" for c in certifications),
-            f"<ewtp:seller_id>{escape(f[23])}</ewtp:seller_id>",
-            f"<ewtp:sku>{escape(f[24])}</ewtp:sku>",
-            f"<ewtp:version>{f[25]}</ewtp:version>",
+            f"<ewtp:seller_id>{escape(f.seller_id)}</ewtp:seller_id>",
+            f"<ewtp:sku>{escape(f.sku)}</ewtp:sku>",
+            f"<ewtp:version>{f.version}</ewtp:version>",
             "</item>\n",
         ]
         return "".join(parts)

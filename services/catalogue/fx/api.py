@@ -16,12 +16,15 @@ from shared.auth import IdentityDep
 from shared.errors import UnprocessableContent
 from shared.idempotency import CommandDep
 from shared.read import ReadSessionDep
+from shared.types import Currency
 
 router = APIRouter(prefix="/v1/listings/fx-rates", tags=["fx"])
 
 
 @router.put("/{base}/{quote}", response_model=FxRateOut, dependencies=[ops])
-async def put_fx_rate(base: str, quote: str, body: FxRateIn, identity: IdentityDep, command: CommandDep) -> Response:
+async def put_fx_rate(
+    base: Currency, quote: Currency, body: FxRateIn, identity: IdentityDep, command: CommandDep
+) -> Response:
     """Set the indicative rate 1 `base` = `rate` `quote` (ops only); the path must match the body."""
     if (base, quote) != (body.base, body.quote):
         raise UnprocessableContent(

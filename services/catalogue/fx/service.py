@@ -24,6 +24,7 @@ from shared.db import utcnow
 from shared.errors import (
     Conflict,
 )
+from shared.outbox import lock_aggregate
 
 
 def _fx_out(rate: FxRate) -> FxRateOut:
@@ -43,7 +44,9 @@ async def set_fx_rate(session: AsyncSession, body: FxRateIn, identity: Identity)
     if body.as_of > now + FX_CLOCK_SKEW:
         raise invalid([{"field": "as_of", "reason": "must not lie in the future"}])
     repo = Repositories(session)
-    await repo.lock_writes()
+    # FX writes do not touch the change log, so they do not take the catalogue writers' lock; the
+    # pair's own lock serialises two updates of one pair (the as-of check, then the upsert).
+    await lock_aggregate(session, f"fx:{body.base}/{body.quote}")
     current = next((r for r in await repo.fx.fx_rates() if (r.base, r.quote) == (body.base, body.quote)), None)
     if current is not None and body.as_of < current.as_of:
         raise Conflict(

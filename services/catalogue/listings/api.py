@@ -19,16 +19,16 @@ from services.catalogue.schemas import (
     ListingUpdate,
 )
 from shared.auth import IdentityDep
-from shared.idempotency import CommandDep, json_response
+from shared.commands import CommandDep, json_response
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.read import ReadSessionDep
+from shared.read import DatabaseDep
+from shared.types import Id, Line
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 categories = APIRouter(prefix="/v1/categories", tags=["categories"])
 
 
-def _location(model: object) -> str:
-    assert isinstance(model, ListingOut)
+def _location(model: ListingOut) -> str:
     return f"/v1/listings/{model.id}"
 
 
@@ -43,26 +43,26 @@ async def create_listing(body: ListingCreate, identity: IdentityDep, command: Co
 @router.get("", response_model=Page[ListingOut], dependencies=[anyone])
 async def search_listings(
     identity: IdentityDep,
-    session: ReadSessionDep,
+    db: DatabaseDep,
     ctx: ContextDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
     sort: ListingSort = ListingSort.NEWEST,
-    category: Annotated[str | None, Query(max_length=50)] = None,
-    seller_id: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[Annotated[str, Line(50)] | None, Query()] = None,
+    seller_id: Id | None = None,
     hs_code: Annotated[
-        str | None, Query(pattern=r"^\d{2}(\d{2}){0,2}$", description="HS prefix: 2, 4 or 6 digits.")
+        str | None, Query(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$", description="HS prefix: 2, 4 or 6 ASCII digits.")
     ] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text in the title.")] = None,
+    q: Annotated[Annotated[str, Line(100)] | None, Query(description="Text in the title.")] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
-    min_price: Annotated[str | None, Query(pattern=r"^\d{1,15}(\.\d+)?$")] = None,
-    max_price: Annotated[str | None, Query(pattern=r"^\d{1,15}(\.\d+)?$")] = None,
+    min_price: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")] = None,
+    max_price: Annotated[str | None, Query(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")] = None,
     availability: Availability | None = None,
     status: ListingStatus | None = None,
-) -> Page[ListingOut]:
+) -> Response:
     """Browse and search: sellers see their own listings, everyone else what is published."""
-    return await service.search(
-        session,
+    page = await service.search(
+        db,
         identity,
         ctx,
         limit=limit,
@@ -78,17 +78,18 @@ async def search_listings(
         availability_filter=availability.value if availability else None,
         status=status,
     )
+    return json_response(page)
 
 
 @router.get("/{listing_id}", response_model=ListingOut, dependencies=[anyone])
-async def get_listing(listing_id: str, identity: IdentityDep, session: ReadSessionDep, ctx: ContextDep) -> Response:
-    out = await service.get_listing(session, listing_id, identity, ctx)
+async def get_listing(listing_id: Id, identity: IdentityDep, db: DatabaseDep, ctx: ContextDep) -> Response:
+    out = await service.read_listing(db, listing_id, identity, ctx)
     return json_response(out, headers={"etag": f'"{out.version}"'})
 
 
 @router.patch("/{listing_id}", response_model=ListingOut, dependencies=[managers])
 async def update_listing(
-    listing_id: str,
+    listing_id: Id,
     body: ListingUpdate,
     identity: IdentityDep,
     command: CommandDep,
@@ -99,29 +100,29 @@ async def update_listing(
 
 
 @router.delete("/{listing_id}", response_model=ListingOut, dependencies=[managers])
-async def delete_listing(listing_id: str, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
+async def delete_listing(listing_id: Id, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
     """Soft delete; a published listing leaves the feed with a tombstone."""
     return await command.run(lambda s: service.delete_listing(s, listing_id, identity, ctx))
 
 
 @router.post("/{listing_id}/publish", response_model=ListingOut, dependencies=[managers])
-async def publish_listing(listing_id: str, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
+async def publish_listing(listing_id: Id, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
     """Put a draft or withdrawn listing on the marketplaces; the seller must be verified."""
     return await command.run(lambda s: service.publish_listing(s, listing_id, identity, ctx))
 
 
 @router.post("/{listing_id}/withdraw", response_model=ListingOut, dependencies=[managers])
-async def withdraw_listing(listing_id: str, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
+async def withdraw_listing(listing_id: Id, identity: IdentityDep, command: CommandDep, ctx: ContextDep) -> Response:
     """Take a published listing off the marketplaces (a tombstone in the feed); it may be published again."""
     return await command.run(lambda s: service.withdraw_listing(s, listing_id, identity, ctx))
 
 
 @categories.get("", response_model=CategoriesOut, dependencies=[anyone])
-async def list_categories() -> CategoriesOut:
+async def list_categories() -> Response:
     """The category tree, with the HS headings and product attributes each category takes."""
-    return service.categories()
+    return Response(service.categories_json(), media_type="application/json")
 
 
 @categories.get("/{category_id}", response_model=CategoryOut, dependencies=[anyone])
-async def get_category(category_id: str) -> CategoryOut:
-    return service.category(category_id)
+async def get_category(category_id: Annotated[str, Line(50)]) -> Response:
+    return Response(service.category_json(category_id), media_type="application/json")

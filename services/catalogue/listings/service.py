@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +38,8 @@ from services.catalogue.domain import (
     publication_problems,
 )
 from services.catalogue.feed.service import change_row
-from services.catalogue.listings.repository import SearchFilters
+from services.catalogue.fx.repository import RATES
+from services.catalogue.listings.repository import ListingReads, ListingRow, SearchFilters
 from services.catalogue.models import (
     Listing,
     StockAdjustment,
@@ -57,7 +59,7 @@ from services.catalogue.schemas import (
 )
 from shared.auth import Identity, Role, ensure_seller_access
 from shared.contracts import catalogue as events
-from shared.db import utcnow
+from shared.db import Database, utcnow
 from shared.errors import (
     Conflict,
     FieldError,
@@ -85,7 +87,7 @@ async def rate_table(repo: Repositories) -> dict[tuple[str, str], Rate]:
 
 
 def _display_prices(
-    listing: Listing, rates: Mapping[tuple[str, str], Rate], currencies: Sequence[str]
+    listing: Listing | ListingRow, rates: Mapping[tuple[str, str], Rate], currencies: Sequence[str]
 ) -> dict[str, DisplayPrice]:
     shown: dict[str, DisplayPrice] = {}
     for target in currencies:
@@ -103,7 +105,7 @@ def _display_prices(
     return shown
 
 
-def stock_level(listing: Listing) -> StockLevel:
+def stock_level(listing: Listing | ListingRow) -> StockLevel:
     shown = availability(listing.on_hand, listing.reserved, listing.out_of_stock_policy)
     return StockLevel(
         on_hand=listing.on_hand,
@@ -115,7 +117,9 @@ def stock_level(listing: Listing) -> StockLevel:
     )
 
 
-def listing_out(listing: Listing, rates: Mapping[tuple[str, str], Rate], ctx: CatalogueContext) -> ListingOut:
+def listing_out(
+    listing: Listing | ListingRow, rates: Mapping[tuple[str, str], Rate], ctx: CatalogueContext
+) -> ListingOut:
     return ListingOut(
         id=listing.id,
         seller_id=listing.seller_id,
@@ -181,7 +185,7 @@ async def load_listing(repo: Repositories, listing_id: str, identity: Identity) 
     return listing
 
 
-def _ensure_visible_to_seller(identity: Identity, listing: Listing) -> None:
+def _ensure_visible_to_seller(identity: Identity, listing: Listing | ListingRow) -> None:
     """Another seller's listing answers 404, exactly as an id that does not exist: a status must not
     tell a seller which ids exist elsewhere (403 would). Roles that may not act at all still get 403
     from `ensure_seller_access`."""
@@ -436,7 +440,20 @@ async def delete_listing(
 
 async def get_listing(session: AsyncSession, listing_id: str, identity: Identity, ctx: CatalogueContext) -> ListingOut:
     repo = Repositories(session)
-    listing = await repo.listings.get_listing(listing_id)
+    listing = _visible(await repo.listings.get_listing(listing_id), listing_id, identity)
+    return await listing_view(repo, listing, ctx)
+
+
+async def read_listing(db: Database, listing_id: str, identity: Identity, ctx: CatalogueContext) -> ListingOut:
+    """`get_listing` on the hot path: one Core read, the FX rates from the in-process cache."""
+    listing = _visible(await ListingReads(db).get(listing_id), listing_id, identity)
+    return listing_out(listing, await RATES.get(db), ctx)
+
+
+_L = TypeVar("_L", Listing, ListingRow)
+
+
+def _visible(listing: _L | None, listing_id: str, identity: Identity) -> _L:
     # Partner apps and marketplaces see what is on sale, nothing else.
     on_sale_only = identity.role not in (Role.OPS, Role.SELLER)
     if listing is not None and on_sale_only and listing.status != ListingStatus.PUBLISHED:
@@ -445,7 +462,7 @@ async def get_listing(session: AsyncSession, listing_id: str, identity: Identity
         raise NotFound(f"Listing {listing_id} does not exist.")
     if identity.role is Role.SELLER:
         _ensure_visible_to_seller(identity, listing)
-    return await listing_view(repo, listing, ctx)
+    return listing
 
 
 _SORTS: dict[ListingSort, list[tuple[Any, bool]]] = {
@@ -459,7 +476,7 @@ _SORTS: dict[ListingSort, list[tuple[Any, bool]]] = {
 _VISIBLE_TO_OWNERS = (ListingStatus.DRAFT.value, ListingStatus.PUBLISHED.value, ListingStatus.WITHDRAWN.value)
 
 
-def _sort_key(listing: Listing, sort: ListingSort) -> list[Any]:
+def _sort_key(listing: Listing | ListingRow, sort: ListingSort) -> list[Any]:
     if sort in (ListingSort.NEWEST, ListingSort.OLDEST):
         return [listing.created_at.isoformat(), listing.id]
     if sort in (ListingSort.PRICE_ASC, ListingSort.PRICE_DESC):
@@ -499,7 +516,7 @@ def _price_bound(value: str | None, currency: str | None, name: str) -> int | No
 
 
 async def search(
-    session: AsyncSession,
+    session: AsyncSession | Database,
     identity: Identity,
     ctx: CatalogueContext,
     *,
@@ -558,13 +575,20 @@ async def search(
         availability=availability_filter,
     )
     after = _decode_sort_key(cursor, sort) if cursor else None
-    repo = Repositories(session)
-    listings = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=limit + 1)
+    listings: Sequence[Listing | ListingRow]
+    if isinstance(session, Database):
+        # The hot path: Core statements and the cached rates (the `Database` given instead of a session).
+        reads = ListingReads(session)
+        listings = await reads.search(filters, sort=sort.value, order=_SORTS[sort], after=after, limit=limit + 1)
+        rates = await RATES.get(session)
+    else:
+        repo = Repositories(session)
+        listings = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=limit + 1)
+        rates = await rate_table(repo)
     next_cursor = None
     if len(listings) > limit:
         listings = listings[:limit]
         next_cursor = encode_cursor({"s": sort.value, "k": _sort_key(listings[-1], sort)})
-    rates = await rate_table(repo)
     return Page[ListingOut](items=[listing_out(x, rates, ctx) for x in listings], next_cursor=next_cursor)
 
 
@@ -590,3 +614,24 @@ def category(category_id: str) -> CategoryOut:
     if node is None:
         raise NotFound(f"Category {category_id} does not exist.")
     return _category_out(node)
+
+
+# The category tree is data in code (categories.py): it changes only with a deploy, so its JSON is
+# rendered once per process and never needs invalidating.
+
+
+@cache
+def categories_json() -> bytes:
+    return categories().__pydantic_serializer__.to_json(categories())
+
+
+def category_json(category_id: str) -> bytes:
+    if category_id not in CATEGORIES:
+        raise NotFound(f"Category {category_id} does not exist.")
+    return _category_json(category_id)
+
+
+@cache
+def _category_json(category_id: str) -> bytes:
+    out = category(category_id)
+    return out.__pydantic_serializer__.to_json(out)

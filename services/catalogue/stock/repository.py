@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    cast,
     select,
     update,
 )
@@ -25,7 +27,10 @@ from services.catalogue.models import (
     StockAdjustment,
 )
 
-__all__ = ["StockRepository", "StockRow"]
+__all__ = ["MAX_ON_HAND", "StockRepository", "StockRow"]
+
+#: Stock on hand is an INTEGER column: no running total may pass it.
+MAX_ON_HAND = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class StockRepository:
 
     async def try_reserve(self, listing_id: str, quantity: int, at: datetime) -> int | None:
         """Reserve `quantity` if that much is available on a published listing; the new version or None."""
+        if quantity > MAX_ON_HAND:  # the sum of an order's lines for one listing: no listing holds that much,
+            return None  # and as a parameter it would overflow PostgreSQL's INTEGER (a 500, then the DLQ)
         stmt = (
             update(Listing)
             .where(
@@ -88,13 +95,17 @@ class StockRepository:
         return None if row is None else StockRow(*row)
 
     async def adjust_on_hand(self, listing_id: str, delta: int, at: datetime) -> StockRow | None:
-        """Move stock on hand by `delta` unless it would fall below what is reserved (or zero)."""
+        """Move stock on hand by `delta` unless it would fall below what is reserved (or zero) or rise
+        past the INTEGER column (the running total is compared in BIGINT: in INTEGER arithmetic
+        PostgreSQL would raise "integer out of range", a 500, where SQLite silently stored it)."""
+        after = cast(Listing.on_hand, BigInteger) + delta
         stmt = (
             update(Listing)
             .where(
                 Listing.id == listing_id,
-                Listing.on_hand + delta >= Listing.reserved,
-                Listing.on_hand + delta >= 0,
+                after >= Listing.reserved,
+                after >= 0,
+                after <= MAX_ON_HAND,
             )
             .values(on_hand=Listing.on_hand + delta, version=Listing.version + 1, updated_at=at)
             .returning(Listing.version, Listing.status, Listing.on_hand, Listing.reserved)

@@ -32,6 +32,7 @@ from services.catalogue.schemas import (
     StockAdjustmentOut,
     StockOut,
 )
+from services.catalogue.stock.repository import MAX_ON_HAND
 from shared.auth import Identity
 from shared.contracts import catalogue as events
 from shared.contracts.orders import OrderPlacedV1
@@ -78,15 +79,13 @@ async def adjust_stock(session: AsyncSession, listing_id: str, body: StockAdjust
     if delta != 0:
         row = await repo.stock.adjust_on_hand(listing.id, delta, now)
         if row is None:
-            raise invalid(
-                [
-                    {
-                        "field": field_name,
-                        "reason": f"would leave on hand at {listing.on_hand + delta}, below the "
-                        f"{listing.reserved} reserved for orders (or below zero)",
-                    }
-                ]
+            after = listing.on_hand + delta
+            reason = (
+                f"would bring on hand to {after}, above the most a listing can hold ({MAX_ON_HAND})"
+                if after > MAX_ON_HAND
+                else f"would leave on hand at {after}, below the {listing.reserved} reserved for orders (or below zero)"
             )
+            raise invalid([{"field": field_name, "reason": reason}])
         if row.status == ListingStatus.PUBLISHED:
             await repo.feed.log_changes([change_row(listing.id, ChangeOp.UPSERT, row.version, now)])
     listing = await repo.listings.get_listing(listing_id) or listing

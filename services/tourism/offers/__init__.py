@@ -1,0 +1,1 @@
+"""Offers and their dated inventory: ops manage them, traveller apps search availability."""
