@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 094ff0b09966
+Revision ID: 2a6d748ba82f
 Revises:
-Create Date: 2026-11-30 07:28:02.238196
+Create Date: 2026-11-30 06:37:12.528410
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import shared.db
 
-revision: str = "094ff0b09966"
+revision: str = "2a6d748ba82f"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 #: The platform tables (outbox, inbox, idempotency keys) come from the shared `platform` branch.
@@ -26,8 +26,9 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("category", sa.String(length=64), nullable=False),
         sa.Column("hs_code", sa.String(length=12), nullable=False),
-        sa.Column("sketch", sa.LargeBinary(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "category", "hs_code", name=op.f("pk_demand_buyers")),
+        sa.Column("buyer_key", sa.String(length=32), nullable=False),
+        sa.Column("lines", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "category", "hs_code", "buyer_key", name=op.f("pk_demand_buyers")),
     )
     op.create_table(
         "demand_cities",
@@ -45,10 +46,11 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=64), nullable=False),
         sa.Column("hs_code", sa.String(length=12), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("units", sa.BigInteger(), nullable=False),
         sa.Column("value_minor", sa.BigInteger(), nullable=False),
         sa.Column("lines", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "category", "hs_code", "currency", name=op.f("pk_demand_daily")),
+        sa.PrimaryKeyConstraint("day", "category", "hs_code", "currency", "seller_id", name=op.f("pk_demand_daily")),
     )
     op.create_table(
         "demand_prices",
@@ -60,19 +62,6 @@ def upgrade() -> None:
         sa.Column("lines", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
             "day", "category", "hs_code", "currency", "unit_price_minor", name=op.f("pk_demand_prices")
-        ),
-    )
-    op.create_table(
-        "demand_seller_daily",
-        sa.Column("seller_id", sa.String(length=64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("category", sa.String(length=64), nullable=False),
-        sa.Column("hs_code", sa.String(length=12), nullable=False),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("units", sa.BigInteger(), nullable=False),
-        sa.Column("value_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "seller_id", "day", "category", "hs_code", "currency", name=op.f("pk_demand_seller_daily")
         ),
     )
     op.create_table(
@@ -204,7 +193,6 @@ def downgrade() -> None:
     op.drop_table("order_history")
     op.drop_table("logistics_quotes")
     op.drop_table("listings")
-    op.drop_table("demand_seller_daily")
     op.drop_table("demand_prices")
     op.drop_table("demand_daily")
     op.drop_table("demand_cities")
