@@ -60,6 +60,8 @@ EVENT_SECONDS = 6
 PUBLISH_SELLERS = 30
 #: Where py-spy's raw profiles are kept (collapsed stacks; open with any flamegraph tool).
 PROFILES = Path(tempfile.gettempdir()) / "ewtp-speed-profiles"
+#: The servers' logs of the last run, kept for when a figure could not be taken.
+LOGS = Path(tempfile.gettempdir()) / "ewtp-speed-logs"
 
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -460,18 +462,22 @@ def run(
             # Limits stay on (their cost is part of the path) but high enough never to refuse.
             **{f"GATEWAY_RATE_LIMIT_{r.upper()}": "100000000/minute" for r in ("ops", "rdb_officer", "marketplace")},
         }
+        logs = LOGS / kind
+        logs.mkdir(parents=True, exist_ok=True)
+        for old in logs.glob("*.log"):
+            old.unlink()
         with ExitStack() as stack:
-            ping = stack.enter_context(uvicorn("bench.ping_app:create_app", ports["ping"], {}, tmp / "ping.log"))
+            ping = stack.enter_context(uvicorn("bench.ping_app:create_app", ports["ping"], {}, logs / "ping.log"))
             sellers = stack.enter_context(
-                uvicorn("services.sellers.app:create_app", ports["sellers"], env_of["sellers"], tmp / "sellers.log")
+                uvicorn("services.sellers.app:create_app", ports["sellers"], env_of["sellers"], logs / "sellers.log")
             )
             catalogue = stack.enter_context(
                 uvicorn(
-                    "services.catalogue.app:create_app", ports["catalogue"], env_of["catalogue"], tmp / "catalogue.log"
+                    "services.catalogue.app:create_app", ports["catalogue"], env_of["catalogue"], logs / "catalogue.log"
                 )
             )
             gw = stack.enter_context(
-                uvicorn("gateway.app:create_app", ports["gateway"], gateway_env, tmp / "gateway.log")
+                uvicorn("gateway.app:create_app", ports["gateway"], gateway_env, logs / "gateway.log")
             )
             gateway = f"http://127.0.0.1:{ports['gateway']}"
             seller_id, listing_id = asyncio.run(seed(gateway, keys))
