@@ -170,6 +170,8 @@ class OutboxRelay:
                     await self._mark(session, [r.id for r in rows[:sent]])
         else:
             async with self.db.transaction() as session:
+                # Marks need no flush wait: one lost in a crash only re-sends the event (consumers dedupe).
+                await session.execute(text("SET LOCAL synchronous_commit = off"))
                 got = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
                 if not got.scalar_one():
                     return False
