@@ -184,7 +184,7 @@ def wait(check: Any, what: str, timeout_s: float = 60) -> Any:
         time.sleep(0.2)
 
 
-def setup(gateway: str, gateway_db: str, orders_db: Database) -> tuple[str, str]:
+def setup(gateway: str, gateway_db: str, orders_url: str) -> tuple[str, str]:
     """A verified seller, one published listing known to orders, and a marketplace key."""
     officer = create_key_sync(gateway_db, name="bench officer", role="rdb_officer")
     marketplace = create_key_sync(gateway_db, name="bench mkt", role="marketplace", subject_id="mkt-bench")
@@ -219,9 +219,13 @@ def setup(gateway: str, gateway_db: str, orders_db: Database) -> tuple[str, str]
     httpx.post(f"{gateway}/v1/listings/{listing_id}/publish", headers=own).raise_for_status()
 
     async def known() -> bool:
-        async with orders_db.read() as session:
-            stmt = select(func.count()).where(ListingProjection.id == listing_id)
-            return bool((await session.execute(stmt)).scalar_one())
+        orders_db = Database(orders_url)  # one per check: each check runs on its own event loop
+        try:
+            async with orders_db.read() as session:
+                stmt = select(func.count()).where(ListingProjection.id == listing_id)
+                return bool((await session.execute(stmt)).scalar_one())
+        finally:
+            await orders_db.dispose()
 
     wait(lambda: asyncio.run(known()), "orders to know the listing")
     return marketplace, listing_id
@@ -268,13 +272,13 @@ def main() -> None:
                 uvicorn("gateway.app:create_app", ports["gateway"], gateway_env, tmp / "g.log"),
             ):
                 gateway = f"http://127.0.0.1:{ports['gateway']}"
-                orders_db = Database(urls["orders"])
-                key, listing_id = setup(gateway, gateway_db, orders_db)
+                key, listing_id = setup(gateway, gateway_db, urls["orders"])
                 cores = sorted(os.sched_getaffinity(0))
                 os.sched_setaffinity(0, {cores[-1]})  # the servers (started before) keep every core
                 print(f"saga benchmark on {args.db}: {os.cpu_count()} CPUs, load generator pinned to core {cores[-1]}")
 
                 async def run() -> None:
+                    orders_db = Database(urls["orders"])
                     bare = await ping(f"{gateway}/health/live", 5, 32)
                     print(f"bare ping (gateway /health/live, 32 conns): {bare:,.0f} req/s")
                     fixed = await fixed_rate(gateway, key, listing_id, args.rate, args.seconds, orders_db)

@@ -60,6 +60,8 @@ EVENT_SECONDS = 6
 PUBLISH_SELLERS = 30
 #: Where py-spy's raw profiles are kept (collapsed stacks; open with any flamegraph tool).
 PROFILES = Path(tempfile.gettempdir()) / "ewtp-speed-profiles"
+#: The servers' logs of the last run, kept for when a figure could not be taken.
+LOGS = Path(tempfile.gettempdir()) / "ewtp-speed-logs"
 
 WRK_DONE = """
 done = function(summary, latency, requests)
@@ -374,7 +376,7 @@ async def event_hop(gateway: str, keys: dict[str, str], sellers_url: str, catalo
     answered: dict[str, float] = {}
     officer = {"Authorization": f"Bearer {keys['rdb_officer']}"}
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(base_url=gateway, timeout=30, limits=limits, headers=officer) as client:
+    async with httpx.AsyncClient(base_url=gateway, timeout=120, limits=limits, headers=officer) as client:
 
         async def one(i: int) -> None:
             response = await client.post("/v1/sellers", json=seller_body(700_000_000 + i))
@@ -460,18 +462,22 @@ def run(
             # Limits stay on (their cost is part of the path) but high enough never to refuse.
             **{f"GATEWAY_RATE_LIMIT_{r.upper()}": "100000000/minute" for r in ("ops", "rdb_officer", "marketplace")},
         }
+        logs = LOGS / kind
+        logs.mkdir(parents=True, exist_ok=True)
+        for old in logs.glob("*.log"):
+            old.unlink()
         with ExitStack() as stack:
-            ping = stack.enter_context(uvicorn("bench.ping_app:create_app", ports["ping"], {}, tmp / "ping.log"))
+            ping = stack.enter_context(uvicorn("bench.ping_app:create_app", ports["ping"], {}, logs / "ping.log"))
             sellers = stack.enter_context(
-                uvicorn("services.sellers.app:create_app", ports["sellers"], env_of["sellers"], tmp / "sellers.log")
+                uvicorn("services.sellers.app:create_app", ports["sellers"], env_of["sellers"], logs / "sellers.log")
             )
             catalogue = stack.enter_context(
                 uvicorn(
-                    "services.catalogue.app:create_app", ports["catalogue"], env_of["catalogue"], tmp / "catalogue.log"
+                    "services.catalogue.app:create_app", ports["catalogue"], env_of["catalogue"], logs / "catalogue.log"
                 )
             )
             gw = stack.enter_context(
-                uvicorn("gateway.app:create_app", ports["gateway"], gateway_env, tmp / "gateway.log")
+                uvicorn("gateway.app:create_app", ports["gateway"], gateway_env, logs / "gateway.log")
             )
             gateway = f"http://127.0.0.1:{ports['gateway']}"
             seller_id, listing_id = asyncio.run(seed(gateway, keys))
@@ -520,9 +526,18 @@ def run(
                 label = f"POST /v1/sellers + Idempotency-Key via gateway, {n} conn"
                 writes.append(wrk.run(label, f"{gateway}/v1/sellers", script, n, [sellers.pid, gw.pid]))
             hops, polled, exact = [0.0], [0.0], [0.0]
+            failed: list[str] = []
             if "hops" in parts:
-                hops = asyncio.run(event_hop(gateway, keys, urls["sellers"], urls["catalogue"]))
-                polled, exact = asyncio.run(verified_to_publishable(gateway, keys, urls["sellers"], urls["catalogue"]))
+                try:
+                    hops = asyncio.run(event_hop(gateway, keys, urls["sellers"], urls["catalogue"]))
+                except Exception as exc:  # noqa: BLE001 - a figure we could not take is printed, not fatal
+                    failed.append(f"event hop: {exc!r}")
+                try:
+                    polled, exact = asyncio.run(
+                        verified_to_publishable(gateway, keys, urls["sellers"], urls["catalogue"])
+                    )
+                except Exception as exc:  # noqa: BLE001
+                    failed.append(f"verified → publishable: {exc!r}")
 
         print(f"\n== {kind}: wrk -t1 -c{c} -d{seconds:.0f}s pinned to core {wrk.core}; {os.cpu_count()} cores, shared")
         print(f"{'what':58} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req':>9} {'ratio':>7} {'errors':>7}")
@@ -544,6 +559,8 @@ def run(
             "(CPU/req: the serving process, plus the gateway's for gateway rows; "
             f"load average {os.getloadavg()[0]:.1f})"
         )
+        for failure in failed:
+            print(f"FAILED {failure}")
         for label, summary in wrk.profiles:
             print(f"py-spy, {label} (serving process, samples holding the GIL):\n{summary}")
     finally:

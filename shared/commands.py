@@ -31,7 +31,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -74,6 +74,16 @@ def _fingerprint(body: bytes) -> str:
     except orjson.JSONDecodeError:
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
+
+
+async def _no_flush_wait(session: AsyncSession) -> None:
+    """PostgreSQL: commit this transaction without waiting for its WAL flush.
+
+    Safe for the reservation and its release: the effect's transaction commits later with a flush,
+    and WAL is flushed in order, so once the effect is durable its reservation is too; a crash before
+    that loses both, and the client's retry finds the key free. It spares one disk flush per command.
+    """
+    await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _in_progress() -> Conflict:
@@ -131,6 +141,7 @@ class CommandRunner:
                 return response
         except BaseException:
             async with self.db.transaction() as session:
+                await _no_flush_wait(session)
                 await session.execute(
                     delete(idempotency_table).where(_t.scope == self.scope, _t.key == key, _t.state == "in_flight")
                 )
@@ -187,6 +198,7 @@ class CommandRunner:
         """Claim `key` for this request, or return the stored response to replay."""
         now = utcnow()
         async with self.db.transaction() as session:
+            await _no_flush_wait(session)
             values = {
                 "scope": self.scope,
                 "key": key,

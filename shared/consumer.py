@@ -150,13 +150,21 @@ class EventConsumer:
                     break
             if events is not None:
                 try:
+                    outcomes: list[tuple[str, str]] = []
                     async with self.db.transaction() as session:
                         for event in events:
                             handler = self.handlers.get(event.type)
-                            if handler is not None and await claim_event(session, self.group_id, event):
+                            if handler is None:
+                                continue
+                            continue_from_event(event)  # each event's handler runs in its own trace
+                            claimed = await claim_event(session, self.group_id, event)
+                            if claimed:
                                 await handler(session, event)
                                 await session.flush()
                                 session.expire_all()
+                            outcomes.append((event.type, "processed" if claimed else "duplicate"))
+                    for event_type, outcome in outcomes:  # counted once committed, as one by one
+                        consumed(self.group_id, event_type, outcome)
                     return
                 except asyncio.CancelledError:
                     raise

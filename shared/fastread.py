@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError, OperationalError
 from sqlalchemy.sql import Select
 
 if TYPE_CHECKING:
@@ -202,9 +202,17 @@ class _AsyncpgReader(_Reader):
         return self.pool
 
     async def fetch(self, query: Query | Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        import asyncpg
+
         compiled = as_query(query).compiled(self.dialect)
-        pool = self.pool or await self._start()
-        return compiled.rows(await pool.fetch(compiled.sql, *compiled.args(params)))
+        args = compiled.args(params)
+        try:
+            pool = self.pool or await self._start()
+            raw = await pool.fetch(compiled.sql, *args)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+            # As SQLAlchemy would raise it: a database that is down answers 503 (shared/errors.py).
+            raise OperationalError(compiled.sql, args, exc) from exc
+        return compiled.rows(raw)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -267,13 +275,16 @@ class _SqliteReader(_Reader):
                 if "interrupted" in message:
                     self._over[sql] = self._over.get(sql, 0) + 1
                 elif "locked" not in message and "busy" not in message:
-                    raise
+                    raise OperationalError(sql, args, exc) from exc
             else:
                 self._over.pop(sql, None)
                 self.inline_reads += 1
                 return compiled.rows(raw)
         self.thread_reads += 1
-        raw = await asyncio.get_running_loop().run_in_executor(self._executor, self._run_in_thread, sql, args)
+        try:
+            raw = await asyncio.get_running_loop().run_in_executor(self._executor, self._run_in_thread, sql, args)
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(sql, args, exc) from exc
         return compiled.rows(raw)
 
     async def close(self) -> None:

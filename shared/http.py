@@ -17,17 +17,19 @@ cannot happen behind `UnexpectedErrorMiddleware`, the second is not configured h
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shared.errors import PROBLEM_JSON, BadRequest, PayloadTooLarge, problem_response
+from shared.errors import PROBLEM_JSON, BadRequest, NotFound, PayloadTooLarge, UnprocessableContent, problem_response
 
 __all__ = [
     "PROBLEM_HTTP_PROTOCOL",
     "BodyLimitMiddleware",
+    "NulGuardMiddleware",
     "ProblemH11Protocol",
     "ProblemHttpToolsProtocol",
     "malformed_request_response",
@@ -120,3 +122,34 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class NulGuardMiddleware:
+    """Refuses a NUL (U+0000) in the path (404) or in a query parameter (422 naming it).
+
+    PostgreSQL cannot hold NUL in text, not even as a query parameter: an id `abc%00` in a path or a
+    `?q=%00` reached the driver and came back as a 500, where SQLite simply found nothing. Typed
+    parameters (`shared.types.Id`, `Line`) refuse it too and name the field; this guard is the floor
+    under every route of every service, including the `str` path parameters no one typed. A path
+    that holds a NUL names no resource, hence 404 (a path parameter never gets a 422 from here).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                missing = NotFound("No resource has a name with a NUL (U+0000) in it.")
+                await problem_response(missing, scope["path"].replace("\x00", "\ufffd"))(scope, receive, send)
+                return
+            query: bytes = scope.get("query_string", b"")
+            if b"%00" in query or b"\x00" in query:
+                pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+                names = dict.fromkeys(name for name, value in pairs if "\x00" in name + value)
+                errors = [{"field": name, "reason": "must not contain NUL (U+0000)"} for name in names]
+                if errors:
+                    invalid = UnprocessableContent(f"Invalid fields: {', '.join(names)}.", errors=errors)
+                    await problem_response(invalid, scope["path"])(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -22,7 +22,7 @@ from shared.consumer import EventConsumer, Handler
 from shared.db import Database
 from shared.errors import ServiceUnavailable, install_problem_handlers
 from shared.health import health_router
-from shared.http import BodyLimitMiddleware
+from shared.http import BodyLimitMiddleware, NulGuardMiddleware
 from shared.kafka import KafkaPublisher, broker_reachable
 from shared.metrics import HttpMetricsMiddleware, metrics_route
 from shared.migrations import upgrade_to_head
@@ -128,6 +128,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     add_problem_responses(app)
+    app.add_middleware(NulGuardMiddleware)  # inside the identity check: an unsigned request is still a 401
     app.add_middleware(
         SignedIdentityMiddleware,
         secret=settings.verification_secrets(),

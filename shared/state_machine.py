@@ -36,7 +36,8 @@ class StateMachine(Generic[A, S]):
         if current not in sources:
             allowed = ", ".join(sorted(s.value for s in sources))
             raise InvalidTransition(
-                f"Cannot {action} a {self.noun} that is {current.value}; it must be {allowed}.",
+                # Quoted, because actions are verbs ("verify") or recorded events ("departed") alike.
+                f"'{action}' is not allowed for a {self.noun} that is {current.value}; it must be {allowed}.",
                 current_status=current.value,
             )
         return target

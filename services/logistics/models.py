@@ -30,6 +30,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: A card's volumetric override is both figures, positive, or neither.
+_VOLUMETRIC_PAIR = (
+    "(volumetric_kg IS NULL AND volumetric_per_cm3 IS NULL) OR (volumetric_kg > 0 AND volumetric_per_cm3 > 0)"
+)
+
+
 class RateCardRow(Base):
     """One version of one carrier's card for one lane and mode. Rows are never updated: a price
     change is a new row with the next version, so a quote's `(card_id, version)` always resolves."""
@@ -38,6 +44,7 @@ class RateCardRow(Base):
     __table_args__ = (
         UniqueConstraint("card_id", "version"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(_VOLUMETRIC_PAIR, name="volumetric_pair"),
         Index("ix_rate_cards_lane", "mode", "origin", "destination"),
     )
 
@@ -60,6 +67,10 @@ class RateCardRow(Base):
     valid_to: Mapped[date] = mapped_column(Date)
     rounding_step_kg: Mapped[str | None] = mapped_column(String(32))
     min_chargeable_kg: Mapped[str | None] = mapped_column(String(32))
+    #: The card's own volumetric ratio, `volumetric_kg` kg per `volumetric_per_cm3` cm³ (both or
+    #: neither; NULL: the mode's, see config.py).
+    volumetric_kg: Mapped[int | None] = mapped_column(Integer)
+    volumetric_per_cm3: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -16,14 +16,9 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from services.logistics.config import DEFAULT_CONFIG, Mode
-from services.logistics.domain import (
-    Classifier,
-    Incoterm,
-    ShipmentStatus,
-    SurchargeBasis,
-    SurchargeKind,
-    TrackingCode,
-)
+from services.logistics.domain.incoterms import Incoterm
+from services.logistics.domain.ratecards import SurchargeBasis, SurchargeKind
+from services.logistics.domain.tracking import Classifier, ShipmentStatus, TrackingCode
 from shared.money import Money
 from shared.types import Amount, Bool, BoundedDate, Code, Currency, Line, PositiveInt32, UnLocode, UtcDatetime
 
@@ -206,6 +201,19 @@ class SurchargeIn(_Strict):
     included: Bool = False
 
 
+class VolumetricIn(_Strict):
+    """The card's volumetric ratio: `kg` chargeable kg per `per_cm3` cm³ (air divisor 6000 is
+    `{"kg": 1, "per_cm3": 6000}`; road 333 kg/m³ is `{"kg": 333, "per_cm3": 1000000}`)."""
+
+    kg: Annotated[PositiveInt32, Field(le=1_000_000)]
+    per_cm3: Annotated[PositiveInt32, Field(le=1_000_000_000)]
+
+
+class VolumetricOut(BaseModel):
+    kg: int
+    per_cm3: int
+
+
 class RateCardIn(_Strict):
     """A new card, or the next version of an existing `card_id` (the server assigns the version)."""
 
@@ -223,6 +231,9 @@ class RateCardIn(_Strict):
     valid_to: BoundedDate
     rounding_step_kg: Annotated[Price, Field(gt=0)] | None = None
     min_chargeable_kg: Price | None = None
+    #: The card's own volumetric ratio; absent: the mode's (air 1:6000, courier 1:5000, sea 1 CBM =
+    #: 1,000 kg, road 333 kg/m³). Chargeable weight rounds up to `rounding_step_kg` either way.
+    volumetric: VolumetricIn | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -266,6 +277,7 @@ class RateCardOut(BaseModel):
     valid_to: date
     rounding_step_kg: str | None
     min_chargeable_kg: str | None
+    volumetric: VolumetricOut | None
     created_by: str
     created_at: datetime
 

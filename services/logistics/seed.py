@@ -22,14 +22,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from services.logistics.domain import (
-    Mode,
-    RateCard,
-    Surcharge,
-    SurchargeBasis,
-    SurchargeKind,
-    WeightBreak,
-)
+from services.logistics.config import Mode
+from services.logistics.domain.ratecards import RateCard, Surcharge, SurchargeBasis, SurchargeKind, WeightBreak
 
 __all__ = ["SEED_RATE_CARDS"]
 

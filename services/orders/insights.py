@@ -2,9 +2,11 @@
 
 The aggregate (models.Demand*) is kept per day and key in the transaction that confirms or cancels
 an order, so a 90-day window reads at most 2 × 90 days × keys rows, whatever the number of orders:
-sums for units and value, a price histogram for the median, per-city units, and a per-day buyer set
-for distinct buyers. What counts is confirmed demand (confirmed, shipped, delivered; a cancellation
-takes it back out), dated by the day the order was placed (UTC).
+sums for units and value (per seller too, for its share), a price histogram for the median,
+per-city units, and a HyperLogLog sketch of buyers per day (sketch.py: distinct buyers are an
+estimate within ~5%, exact in practice for small numbers). What counts is confirmed demand
+(confirmed, shipped, delivered; a cancellation takes it back out), dated by the day the order was
+placed (UTC).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.orders import sketch
 from services.orders.domain import median_unit_price, share_percent, trend, validate_window
 from services.orders.repository import OrderRepository
 from services.orders.schemas import CityOut, DemandOut, DemandRow, Money, TrendOut
@@ -51,11 +54,14 @@ async def demand(
     cities: dict[Key, list[CityOut]] = defaultdict(list)
     for r in await repo.demand_cities(start, end, category, hs_code):
         cities[(r.category, r.hs_code)].append(CityOut(country=r.country, city=r.city, units=int(r.units)))
-    buyers = {(r.category, r.hs_code): int(r.buyers) for r in await repo.demand_buyers(start, end, category, hs_code)}
+    sketches: dict[Key, list[bytes]] = defaultdict(list)
+    for r in await repo.demand_buyer_sketches(start, end, category, hs_code):
+        sketches[(r.category, r.hs_code)].append(bytes(r.sketch))
+    buyers = {key: sketch.estimate(sketch.merge(found)) for key, found in sketches.items()}
     own: dict[tuple[str, str, str], int] = {}
     is_seller = identity.role is Role.SELLER
     if is_seller and identity.subject:
-        rows = await repo.demand_totals(start, end, category, hs_code, seller_id=identity.subject)
+        rows = await repo.seller_totals(identity.subject, start, end, category, hs_code)
         own = {(r.category, r.hs_code, r.currency): int(r.value_minor) for r in rows}
 
     out: list[DemandRow] = []

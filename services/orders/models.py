@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     UniqueConstraint,
@@ -155,23 +156,38 @@ class OrderTransition(Base):
 
 
 class DemandDaily(Base):
-    """Units, value and lines per day, category, HS code, currency and seller."""
+    """Units, value and lines per day, category, HS code and currency."""
 
     __tablename__ = "demand_daily"
+
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     hs_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     units: Mapped[int] = mapped_column(BigInteger)
     value_minor: Mapped[int] = mapped_column(BigInteger)
     lines: Mapped[int] = mapped_column(BigInteger)
+
+
+class DemandSellerDaily(Base):
+    """The same per seller (its share); keyed by seller first, as only a seller's own rows are read."""
+
+    __tablename__ = "demand_seller_daily"
+
+    seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hs_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    units: Mapped[int] = mapped_column(BigInteger)
+    value_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class DemandPrice(Base):
     """A histogram of unit prices (lines per price) per day and key: the median without the lines."""
 
     __tablename__ = "demand_prices"
+
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     hs_code: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -182,6 +198,7 @@ class DemandPrice(Base):
 
 class DemandCity(Base):
     __tablename__ = "demand_cities"
+
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     hs_code: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -190,12 +207,12 @@ class DemandCity(Base):
     units: Mapped[int] = mapped_column(BigInteger)
 
 
-class DemandBuyer(Base):
-    """Which buyers ordered a key on a day (lines > 0), for distinct buyers over a window."""
+class DemandBuyers(Base):
+    """A HyperLogLog sketch (sketch.py) of the buyers who ordered a key on a day."""
 
     __tablename__ = "demand_buyers"
+
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     hs_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    buyer_key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    lines: Mapped[int] = mapped_column(BigInteger)
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)

@@ -6,16 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.orders import sketch
 from services.orders.models import (
-    DemandBuyer,
+    DemandBuyers,
     DemandCity,
     DemandDaily,
     DemandPrice,
+    DemandSellerDaily,
     ListingProjection,
     Order,
     OrderLine,
@@ -198,15 +200,28 @@ class OrderRepository:
         """Count one order line in (sign=1) or out of (sign=-1) the demand aggregate."""
         day, category, hs_code = key
         base = {"day": day, "category": category, "hs_code": hs_code}
-        await self._add(
-            DemandDaily,
-            {**base, "currency": currency, "seller_id": seller_id},
-            {"units": sign * units, "value_minor": sign * value_minor, "lines": sign},
-        )
+        counts = {"units": sign * units, "value_minor": sign * value_minor}
+        await self._add(DemandDaily, {**base, "currency": currency}, {**counts, "lines": sign})
+        await self._add(DemandSellerDaily, {**base, "currency": currency, "seller_id": seller_id}, counts)
         price = {**base, "currency": currency, "unit_price_minor": unit_price_minor}
         await self._add(DemandPrice, price, {"lines": sign})
         await self._add(DemandCity, {**base, "country": country, "city": city}, {"units": sign * units})
-        await self._add(DemandBuyer, {**base, "buyer_key": buyer_key}, {"lines": sign})
+        if sign > 0:
+            await self._add_buyer(base, buyer_key)
+
+    async def _add_buyer(self, key: dict[str, Any], buyer_key: str) -> None:
+        """Count the buyer in the day's sketch (a sketch cannot forget: cancellations leave it)."""
+        current = await self.session.scalar(
+            select(DemandBuyers.sketch)
+            .where(*(getattr(DemandBuyers, k) == v for k, v in key.items()))
+            .with_for_update()
+        )
+        updated = sketch.add(current, buyer_key)
+        if current == updated:
+            return
+        stmt = _insert(self.session, DemandBuyers.__table__).values({**key, "sketch": updated})  # type: ignore[arg-type]
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={"sketch": stmt.excluded.sketch})
+        await self.session.execute(stmt)
 
     def _window(self, model: Any, start: date, end: date, category: str | None, hs_code: str | None) -> list[Any]:
         conds: list[ColumnElement[bool]] = [model.day >= start, model.day < end]
@@ -216,13 +231,8 @@ class OrderRepository:
             conds.append(model.hs_code == hs_code)
         return conds
 
-    async def demand_totals(
-        self, start: date, end: date, category: str | None, hs_code: str | None, seller_id: str | None = None
-    ) -> list[Any]:
+    async def demand_totals(self, start: date, end: date, category: str | None, hs_code: str | None) -> list[Any]:
         """(category, hs_code, currency, units, value_minor) per key over [start, end)."""
-        conds = self._window(DemandDaily, start, end, category, hs_code)
-        if seller_id:
-            conds.append(DemandDaily.seller_id == seller_id)
         stmt = (
             select(
                 DemandDaily.category,
@@ -231,8 +241,27 @@ class OrderRepository:
                 func.sum(DemandDaily.units).label("units"),
                 func.sum(DemandDaily.value_minor).label("value_minor"),
             )
-            .where(*conds)
+            .where(*self._window(DemandDaily, start, end, category, hs_code))
             .group_by(DemandDaily.category, DemandDaily.hs_code, DemandDaily.currency)
+        )
+        return list((await self.session.execute(stmt)).all())
+
+    async def seller_totals(
+        self, seller_id: str, start: date, end: date, category: str | None, hs_code: str | None
+    ) -> list[Any]:
+        conds = [
+            DemandSellerDaily.seller_id == seller_id,
+            *self._window(DemandSellerDaily, start, end, category, hs_code),
+        ]
+        stmt = (
+            select(
+                DemandSellerDaily.category,
+                DemandSellerDaily.hs_code,
+                DemandSellerDaily.currency,
+                func.sum(DemandSellerDaily.value_minor).label("value_minor"),
+            )
+            .where(*conds)
+            .group_by(DemandSellerDaily.category, DemandSellerDaily.hs_code, DemandSellerDaily.currency)
         )
         return list((await self.session.execute(stmt)).all())
 
@@ -268,19 +297,9 @@ class OrderRepository:
         )
         return list((await self.session.execute(stmt)).all())
 
-    async def demand_buyers(self, start: date, end: date, category: str | None, hs_code: str | None) -> list[Any]:
-        conds = [*self._window(DemandBuyer, start, end, category, hs_code), DemandBuyer.lines > 0]
-        stmt = (
-            select(
-                DemandBuyer.category,
-                DemandBuyer.hs_code,
-                func.count(func.distinct(DemandBuyer.buyer_key)).label("buyers"),
-            )
-            .where(*conds)
-            .group_by(DemandBuyer.category, DemandBuyer.hs_code)
-        )
+    async def demand_buyer_sketches(
+        self, start: date, end: date, category: str | None, hs_code: str | None
+    ) -> list[Any]:
+        conds = self._window(DemandBuyers, start, end, category, hs_code)
+        stmt = select(DemandBuyers.category, DemandBuyers.hs_code, DemandBuyers.sketch).where(*conds)
         return list((await self.session.execute(stmt)).all())
-
-    async def prune_empty_demand(self) -> None:
-        for model in (DemandBuyer,):
-            await self.session.execute(delete(model).where(model.lines <= 0))

@@ -100,6 +100,7 @@ async def apply(
     if not decision.effects:
         return decision
 
+    session.expunge(order)  # the row is written; the object only carries the new facts to the events
     for name, value in values.items():
         setattr(order, name, value)
     lines = await repo.lines(order.id)

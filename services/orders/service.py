@@ -61,6 +61,8 @@ from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, e
 #: Orders whose CBEC customs value counts against the buyer's annual limit.
 COUNTED_FOR_CBEC = (OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 CN = "CN"
+#: Order events carry amounts of at most 15 integer digits (shared/contracts/orders.py).
+MAX_TOTAL = Decimal(10) ** 15
 
 
 def money(amount_minor: int, currency: str) -> Money:
@@ -442,7 +444,7 @@ async def place_order(
         if expected.currency != body.currency or Decimal(expected.amount) != Decimal(shown.amount):
             reason = f"the order's total is {shown.amount} {shown.currency}"
             raise invalid([{"field": "expected_total", "reason": reason}])
-    if total > 2**63 - 1:
+    if total > 2**63 - 1 or Decimal(format_minor(total, body.currency)) >= MAX_TOTAL:
         raise invalid([{"field": "lines", "reason": "the order's total is too large"}])
 
     key = buyer_key(marketplace_id, body.buyer)

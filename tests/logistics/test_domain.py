@@ -9,38 +9,37 @@ from typing import Any
 
 import pytest
 
-from services.logistics.config import DEFAULT_CONFIG, Mode
-from services.logistics.domain import (
+from services.logistics.config import DEFAULT_CONFIG, Mode, VolumetricRatio
+from services.logistics.domain.incoterms import (
     SEA_ONLY_INCOTERMS,
-    TRANSITIONS,
-    Classifier,
-    IllegalTransition,
     Incoterm,
     InvalidQuoteRequest,
-    Parcel,
+    check_locode,
+    modes_for_incoterm,
+    parse_incoterm,
+)
+from services.logistics.domain.pricing import booking_refusal, price_leg, quote
+from services.logistics.domain.ratecards import (
     RateCard,
-    ShipmentAction,
-    ShipmentStatus,
     Surcharge,
     SurchargeBasis,
     SurchargeKind,
+    WeightBreak,
+    current_cards,
+)
+from services.logistics.domain.tracking import (
+    TRANSITIONS,
+    Classifier,
+    ShipmentAction,
+    ShipmentStatus,
     TrackingCode,
     TrackingEvent,
-    WeightBreak,
-    booking_refusal,
-    chargeable_weight,
-    check_locode,
-    check_parcels,
-    current_cards,
-    modes_for_incoterm,
     next_status,
-    parse_incoterm,
-    price_leg,
-    quote,
     record_tracking,
-    round_up,
 )
+from services.logistics.domain.weight import Parcel, chargeable_weight, check_parcels, round_up
 from services.logistics.seed import SEED_RATE_CARDS
+from shared.state_machine import InvalidTransition
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -96,6 +95,15 @@ def test_road_one_cubic_metre_is_333_kg() -> None:
 def test_chargeable_weight_sums_the_consignment_and_card_rounding_overrides_the_mode() -> None:
     w = chargeable_weight([box(3, "2.1"), box(2, "1.05")], card(rounding_step_kg=D(1)))
     assert (w.actual_kg, w.chargeable_kg) == (D("8.40"), D(9))
+
+
+def test_a_cards_volumetric_ratio_overrides_the_modes() -> None:
+    # 87,750 cm³ at 1:5000 = 17.55 kg → 18.0 (the mode's 1:6000 gives 15.0)
+    ratio = VolumetricRatio(1, 5000)
+    w = chargeable_weight([box(kg="10", dims=("65", "45", "30"))], card(volumetric=ratio))
+    assert (w.volumetric_kg, w.chargeable_kg) == (D("17.55"), D("18.0"))
+    with pytest.raises(ValueError, match="volumetric ratio"):
+        card(volumetric=VolumetricRatio(1, 0))
 
 
 @pytest.mark.parametrize(
@@ -390,7 +398,7 @@ def test_transitions_table_is_exactly_the_expected_one() -> None:
 )
 def test_illegal_transitions_are_refused(status: ShipmentStatus, action: ShipmentAction | TrackingCode) -> None:
     assert (status, action) not in TRANSITIONS
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(InvalidTransition) as caught:
         next_status(status, action)
     assert caught.value.status == 409
 
@@ -449,13 +457,13 @@ def test_late_departure_after_delivery_is_kept_but_not_dispatched_again() -> Non
 
 def test_an_actual_event_after_delivery_is_refused() -> None:
     delivered = record_tracking(S.BOOKED, (), ev(TrackingCode.DELIVERED, 10))
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(InvalidTransition):
         record_tracking(delivered.status, delivered.timeline, ev(TrackingCode.EXCEPTION, 11))
 
 
 @pytest.mark.parametrize("status", [S.PENDING, S.BOOKING_FAILED, S.CANCELLED])
 def test_no_tracking_before_booking_or_after_cancellation(status: ShipmentStatus) -> None:
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(InvalidTransition):
         record_tracking(status, (), ev(TrackingCode.PICKED_UP, 1))
 
 

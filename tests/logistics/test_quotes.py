@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.logistics.domain import SEA_ONLY_INCOTERMS, Incoterm
+from services.logistics.domain.incoterms import SEA_ONLY_INCOTERMS, Incoterm
 from services.logistics.models import QuoteRow
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.schemas import QuoteOut
@@ -193,6 +193,27 @@ async def test_a_new_card_version_prices_new_quotes_and_never_changes_issued_one
     assert again.json() == old
 
 
+async def test_a_cards_own_volumetric_ratio_and_rounding_price_its_quotes(platform: Platform, seller_key: str) -> None:
+    """Issue 11: "rounding up per the card": this card counts 1 kg per 5,000 cm³ (not air's 6,000) and
+    rounds up to whole kg; the override is stored with the card and read back."""
+    card_id = f"T-{uuid.uuid4().hex[:8].upper()}"
+    sent = card_body(card_id, "JPFUK", "6.00", volumetric={"kg": 1, "per_cm3": 5000}, rounding_step_kg="1")
+    async with platform.client(platform.keys["ops"]) as ops:
+        published = await ops.post("/v1/logistics/rate-cards", json=sent)
+        assert published.status_code == 201, published.text
+        assert published.json()["volumetric"] == {"kg": 1, "per_cm3": 5000}
+        default = await ops.post(
+            "/v1/logistics/rate-cards", json=card_body(f"{card_id}-D", "JPFUK", "9.00", carrier="Other Air")
+        )
+        assert default.json()["volumetric"] is None
+    # 50 × 40 × 30 cm = 60,000 cm³: 12 kg at 1:5000 (10 kg at the mode's 1:6000) > 1 kg actual
+    answer = await ask_quote(platform, seller_key, destination="JPFUK", parcels=[parcel(1, "1", ("50", "40", "30"))])
+    legs = {o["legs"][0]["rate_card_id"]: o["legs"][0] for o in answer["options"]}
+    assert legs[card_id]["chargeable_weight"]["chargeable_kg"] == "12"
+    assert money(legs[card_id]["total"]) == Decimal("78.00")  # 12 kg × (6.00 + 0.50)
+    assert legs[f"{card_id}-D"]["chargeable_weight"]["chargeable_kg"] == "10"
+
+
 async def test_rate_cards_are_for_ops_and_inconsistent_ones_are_refused(platform: Platform, seller_key: str) -> None:
     before = await counts(platform)
     async with platform.client(seller_key) as client:
@@ -206,6 +227,9 @@ async def test_rate_cards_are_for_ops_and_inconsistent_ones_are_refused(platform
         ({"transit_days": 0}, "transit_days"),
         ({"card_id": "lower-case"}, "card_id"),
         ({"surcharges": [{"kind": "insurance", "basis": "per_kg", "value": "1"}]}, "surcharges.0.kind"),
+        ({"volumetric": {"kg": 0, "per_cm3": 5000}}, "volumetric.kg"),
+        ({"volumetric": {"kg": 1}}, "volumetric.per_cm3"),
+        ({"volumetric": {"kg": 1, "per_cm3": True}}, "volumetric.per_cm3"),
     ]
     async with platform.client(platform.keys["ops"]) as ops:
         for changes, field in bad:

@@ -217,7 +217,7 @@ async def test_demand_insight_counts_confirmed_orders_and_shows_a_sellers_share(
         await wait_status(platform, order["id"], "confirmed")
     after = await row(platform.keys["ops"])
     assert after["units"] - before["units"] == 5
-    assert after["distinct_buyers"] - before["distinct_buyers"] == 2
+    assert after["distinct_buyers"] - before["distinct_buyers"] in {1, 2}  # a sketch: 2, or 1 on a collision
     assert any(c["city"] == "Ningbo" for c in after["top_cities"])
     assert after["median_unit_price"]["currency"] == "USD"
     assert after["units_trend"]["direction"] in {"up", "new", "flat", "down"}

@@ -34,5 +34,5 @@ def test_a_refused_action_is_a_409_naming_the_current_and_allowed_states() -> No
     with pytest.raises(InvalidTransition) as refused:
         DOOR.next(Door.LOCKED, "open")
     assert refused.value.status == 409
-    assert refused.value.detail == "Cannot open a door that is locked; it must be closed."
+    assert refused.value.detail == "'open' is not allowed for a door that is locked; it must be closed."
     assert refused.value.extra == {"current_status": "locked"}

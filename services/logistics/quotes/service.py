@@ -1,6 +1,6 @@
 """Quote use cases: price a consignment over the cached rate cards, store the answer, announce it.
 
-Pricing is pure (`domain.quote`) and runs before the transaction; the only writes are the quote row
+Pricing is pure (`domain.pricing.quote`) and runs before the transaction; the only writes are the quote row
 and its `quote.issued` outbox row. The stored body is the response as issued, so a later card
 version changes nothing in it, and a read returns exactly what the asker was told.
 """
@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.logistics.config import LogisticsConfig
 from services.logistics.context import EVENTS, decimal_text, owner_of, sees_all, weight_text
-from services.logistics.domain import LegQuote, Parcel, QuoteOption, RateCard, quote
+from services.logistics.domain.pricing import LegQuote, QuoteOption, quote
+from services.logistics.domain.ratecards import RateCard
+from services.logistics.domain.weight import Parcel
 from services.logistics.quotes.repository import QuoteReads, QuoteRepository
 from services.logistics.schemas import QuoteOut, QuoteRequest
 from shared.auth import Identity

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.logistics.domain import RateCard
+from services.logistics.domain.ratecards import RateCard
 from services.logistics.ratecards.convert import card_from_row, card_values
 from services.logistics.ratecards.repository import RateCardRepository
 from shared.cache import HotTableCache

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.logistics.config import Mode
+from services.logistics.config import Mode, VolumetricRatio
 from services.logistics.context import decimal_text
-from services.logistics.domain import RateCard, Surcharge, SurchargeBasis, SurchargeKind, WeightBreak
+from services.logistics.domain.ratecards import RateCard, Surcharge, SurchargeBasis, SurchargeKind, WeightBreak
 from services.logistics.models import RateCardRow
 from services.logistics.schemas import RateCardIn, RateCardOut
 
@@ -17,6 +17,10 @@ __all__ = ["card_from_input", "card_from_row", "card_out", "card_values"]
 
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def _ratio(kg: int | None, per_cm3: int | None) -> VolumetricRatio | None:
+    return None if kg is None or per_cm3 is None else VolumetricRatio(kg, per_cm3)
 
 
 def card_from_row(row: RateCardRow) -> RateCard:
@@ -39,6 +43,7 @@ def card_from_row(row: RateCardRow) -> RateCard:
         ),
         rounding_step_kg=_dec(row.rounding_step_kg),
         min_chargeable_kg=_dec(row.min_chargeable_kg),
+        volumetric=_ratio(row.volumetric_kg, row.volumetric_per_cm3),
     )
 
 
@@ -60,6 +65,7 @@ def card_from_input(body: RateCardIn, version: int) -> RateCard:
         surcharges=tuple(Surcharge(s.kind, s.basis, s.value, s.included) for s in body.surcharges),
         rounding_step_kg=body.rounding_step_kg,
         min_chargeable_kg=body.min_chargeable_kg,
+        volumetric=None if body.volumetric is None else VolumetricRatio(body.volumetric.kg, body.volumetric.per_cm3),
     )
 
 
@@ -68,7 +74,7 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def card_values(card: RateCard, *, created_by: str, created_at: datetime) -> dict[str, Any]:
-    """The row for `card` (its volumetric override, if any, is not stored: cards use the mode's)."""
+    """The row for `card`, its volumetric override included (NULLs: the mode's ratio)."""
     return {
         "card_id": card.card_id,
         "version": card.version,
@@ -90,6 +96,8 @@ def card_values(card: RateCard, *, created_by: str, created_at: datetime) -> dic
         "valid_to": card.valid_to,
         "rounding_step_kg": _text(card.rounding_step_kg),
         "min_chargeable_kg": _text(card.min_chargeable_kg),
+        "volumetric_kg": card.volumetric.kg if card.volumetric else None,
+        "volumetric_per_cm3": card.volumetric.per_cm3 if card.volumetric else None,
         "created_by": created_by,
         "created_at": created_at,
     }
@@ -113,6 +121,9 @@ def card_out(row: RateCardRow) -> RateCardOut:
             "valid_to": row.valid_to,
             "rounding_step_kg": row.rounding_step_kg,
             "min_chargeable_kg": row.min_chargeable_kg,
+            "volumetric": None
+            if row.volumetric_kg is None
+            else {"kg": row.volumetric_kg, "per_cm3": row.volumetric_per_cm3},
             "created_by": row.created_by,
             "created_at": row.created_at,
         }

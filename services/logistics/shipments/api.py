@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from services.logistics.deps import ops, readers
-from services.logistics.domain import ShipmentStatus
+from services.logistics.domain.tracking import ShipmentStatus
 from services.logistics.schemas import ShipmentOut, TrackingEventIn
 from services.logistics.shipments import service
 from shared.auth import IdentityDep

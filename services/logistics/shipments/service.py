@@ -6,7 +6,7 @@ order id is unique, and the order's aggregate lock is held from the check to the
 
 Tracking events are posted by ops (for carriers). The status follows the latest actual event; a
 repeated event changes nothing; the timeline is sorted by time whatever the arrival order; the
-first actual departure emits `shipment.dispatched`, delivery `shipment.delivered` (domain.py).
+first actual departure emits `shipment.dispatched`, delivery `shipment.delivered` (domain/tracking.py).
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.logistics.context import EVENTS, invalid, owner_of, sees_all
-from services.logistics.domain import (
+from services.logistics.domain.pricing import booking_refusal
+from services.logistics.domain.tracking import (
     Classifier,
-    IllegalTransition,
     ShipmentAction,
     ShipmentStatus,
     TrackingCode,
     TrackingEvent,
-    booking_refusal,
     next_status,
     record_tracking,
 )
@@ -44,6 +43,7 @@ from shared.db import utcnow
 from shared.errors import NotFound
 from shared.outbox import lock_aggregate
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.state_machine import InvalidTransition
 
 __all__ = ["book_for_order", "cancel_for_order", "get_shipment", "search", "track"]
 
@@ -253,7 +253,7 @@ async def cancel_for_order(session: AsyncSession, order_id: str, reason: str | N
         return
     try:
         status = next_status(ShipmentStatus(row.status), ShipmentAction.CANCEL)
-    except IllegalTransition:
+    except InvalidTransition:
         log.info("order %s cancelled but its shipment is %s: left as is", order_id, row.status)
         return
     row.status = status.value
