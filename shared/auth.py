@@ -92,7 +92,8 @@ def new_nonce() -> str:
 class Identity:
     principal: str
     role: Role
-    #: The seller id or marketplace id the key is bound to; None for other roles.
+    #: The seller, marketplace or traveller app id the key is bound to; None for other roles. What such a
+    #: key owns is bound to this, never to `principal` (the key id, which changes at each rotation).
     subject: str | None
     request_id: str
 

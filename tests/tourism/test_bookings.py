@@ -7,8 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.keys import parse_key
+from services.tourism.bookings.service import app_of
 from services.tourism.context import FakeClock
 from services.tourism.domain import is_booking_reference
+from shared.auth import Identity, Role
+from shared.errors import Forbidden
 from tests.support.platform import Platform
 from tests.tourism.conftest import (
     STANDARD_TIERS,
@@ -231,6 +235,43 @@ async def test_another_app_can_neither_see_nor_cancel_a_booking(platform: Platfo
     async with platform.client(platform.keys["ops"]) as ops:
         assert (await ops.get(url)).status_code == 200
         assert problem(await ops.post(f"{url}/cancel"), 403)
+
+
+async def test_every_key_of_an_app_sees_its_bookings_across_a_key_rotation(platform: Platform) -> None:
+    """Bookings are bound to the app id (the keys' subject), not to a key: a second key of the app
+    sees and changes them, also once the first is revoked; another app's key still gets 404."""
+    offer = await create_offer(platform)
+    first = new_app(platform)
+    second = first.another_key(platform)
+    stranger = new_app(platform)
+    async with first.client(platform) as old:
+        booking = await confirmed(old, offer["id"], ahead(45))
+    assert booking["app_id"] == first.app_id
+    url = f"/v1/tourism/bookings/{booking['id']}"
+    async with platform.client(platform.keys["ops"]) as ops:
+        parsed = parse_key(first.key)
+        assert parsed is not None
+        assert (await ops.delete(f"/v1/admin/api-keys/{parsed[0]}")).status_code == 204
+    async with first.client(platform) as old, second.client(platform) as new, stranger.client(platform) as theirs:
+        assert problem(await old.get(url), 401)
+        assert (await new.get(url)).json()["status"] == "confirmed"
+        listed = (await new.get("/v1/tourism/bookings", params={"limit": 200})).json()["items"]
+        assert [b["id"] for b in listed] == [booking["id"]]
+        assert problem(await theirs.get(url), 404)
+        assert (await theirs.get("/v1/tourism/bookings", params={"limit": 200})).json()["items"] == []
+        assert problem(await theirs.post(f"{url}/cancel"), 404)
+        cancelled = await new.post(f"{url}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+
+
+def test_a_traveller_app_key_without_an_app_id_is_refused() -> None:
+    """A key issued before the gateway required an app id: refused, never bound to the key id."""
+    legacy = Identity(principal="abcd1234", role=Role.TRAVELLER_APP, subject=None, request_id="r1")
+    with pytest.raises(Forbidden):
+        app_of(legacy)
+    bound = Identity(principal="abcd1234", role=Role.TRAVELLER_APP, subject="app-1", request_id="r1")
+    assert app_of(bound) == "app-1"
 
 
 async def test_bookings_list_newest_first_with_cursors_for_the_app_and_for_ops(platform: Platform) -> None:
