@@ -104,6 +104,12 @@ class Identity:
     def actor(self) -> str:
         return f"{self.role.value}:{self.principal}"
 
+    @property
+    def party(self) -> str:
+        """Who the caller acts for: `role:subject` for a bound key (the same for every key of that
+        seller, marketplace or app, so across a key rotation too), else the key id itself."""
+        return f"{self.role.value}:{self.subject}" if self.subject else self.principal
+
 
 def _message(*parts: str) -> bytes:
     return "\n".join(("v2", *parts)).encode()

@@ -23,6 +23,7 @@ from tests.tourism.conftest import (
     confirmed,
     create_offer,
     eventually,
+    fields,
     hold,
     hold_body,
     new_app,
@@ -330,3 +331,29 @@ async def test_a_hold_retried_under_its_idempotency_key_holds_once(platform: Pla
         retried = await client.post("/v1/tourism/bookings", json=too_many, headers=refused_key)
         assert retried.status_code == 201, retried.text
     assert await taken(platform, offer["id"], day) == 4
+
+
+async def test_an_idempotency_key_belongs_to_the_app_not_to_one_of_its_keys(platform: Platform) -> None:
+    """A hold retried with the app's new key (mid-rotation) replays; another app's same key does not."""
+    offer = await create_offer(platform, default_capacity=5)
+    day = ahead(13)
+    first = new_app(platform)
+    second, stranger = first.another_key(platform), new_app(platform)
+    key = {"Idempotency-Key": f"hold-{uuid.uuid4().hex}"}
+    body = hold_body(offer["id"], day, 1)
+    async with first.client(platform) as old, second.client(platform) as new, stranger.client(platform) as theirs:
+        made = await old.post("/v1/tourism/bookings", json=body, headers=key)
+        assert made.status_code == 201, made.text
+        again = await new.post("/v1/tourism/bookings", json=body, headers=key)
+        assert (again.status_code, again.json()["id"]) == (201, made.json()["id"])
+        assert again.headers["idempotent-replayed"] == "true"
+        own = await theirs.post("/v1/tourism/bookings", json=body, headers=key)
+        assert own.status_code == 201 and own.json()["id"] != made.json()["id"]
+        assert own.json()["app_id"] == stranger.app_id
+        # A booking id too long for an id, or with a NUL, is refused by name: never a 500.
+        for bad in ("x" * 65, "a%00b"):
+            cancel = await new.post(f"/v1/tourism/bookings/{bad}/cancel", headers=key)
+            assert fields(problem(cancel, 422)) == {"booking_id"}
+            assert fields(problem(await new.get(f"/v1/tourism/bookings/{bad}"), 422)) == {"booking_id"}
+            assert fields(problem(await new.get(f"/v1/tourism/offers/{bad}"), 422)) == {"offer_id"}
+    assert await taken(platform, offer["id"], day) == 2
