@@ -122,9 +122,9 @@ async def load_signed(url: str, path: str, body: Any, seconds: float, clients: i
             while time.perf_counter() < deadline:
                 headers = sign_identity(
                     DEV_SIGNING_SECRET.encode(),
-                    principal="bench-app",
+                    principal="benchkey",
                     role="traveller_app",
-                    subject=None,
+                    subject="bench-app",
                     request_id=str(uuid.uuid4()),
                     method="POST",
                     path=path,
@@ -250,7 +250,7 @@ def run_db(kind: str, broker: TansuBroker, tmp: Path, seconds: float, clients: i
     """Bench one database; returns the oversell count."""
     with databases(kind, tmp) as (tourism_db, gateway_db):
         ops = create_key_sync(gateway_db, name="bench ops", role="ops")
-        app = create_key_sync(gateway_db, name="bench app", role="traveller_app")
+        app = create_key_sync(gateway_db, name="bench app", role="traveller_app", subject_id="bench-app")
         tourism_port, gateway_port = free_port(), free_port()
         tourism_env = {
             "TOURISM_DATABASE_URL": tourism_db,

@@ -162,6 +162,10 @@ def wait_ready(url: str, timeout_s: float = 60) -> None:
     fail(f"{url} was not ready within {timeout_s:.0f}s; see .data/logs/")
 
 
+#: The dev traveller app: its key's subject, to which the tourism service binds its bookings.
+DEV_APP_ID = "dev-traveller-app"
+
+
 def dev_keys(gateway_url: str) -> dict[str, str]:
     """One key per role; reused across runs while the gateway still accepts them."""
     from gateway.keys import create_key_sync
@@ -170,23 +174,35 @@ def dev_keys(gateway_url: str) -> dict[str, str]:
         keys: dict[str, str] = json.loads(KEYS_FILE.read_text())
         ops = keys.get("ops", "")
         if httpx.get(f"{gateway_url}/v1/admin/api-keys?limit=1", headers={"X-API-Key": ops}).status_code == 200:
+            if keys.get("traveller_app_id") != DEV_APP_ID:  # a file from before app keys had an app id
+                keys["traveller_app"] = _issue(gateway_url, ops, "traveller_app", DEV_APP_ID)
+                keys["traveller_app_id"] = DEV_APP_ID
+                _save(keys)
             return keys
     keys = {"ops": create_key_sync(sqlite_url("gateway"), name="dev ops", role="ops", subject_id=None)}
-    admin = {"X-API-Key": keys["ops"]}
+    for role, subject in (
+        ("rdb_officer", None),
+        ("marketplace", "dev-marketplace"),
+        ("lender", None),
+        ("traveller_app", DEV_APP_ID),
+    ):
+        keys[role] = _issue(gateway_url, keys["ops"], role, subject)
+    keys["traveller_app_id"] = DEV_APP_ID
+    keys["seller"] = _issue(gateway_url, keys["ops"], "seller", dev_seller_id(gateway_url, keys["rdb_officer"]))
+    _save(keys)
+    return keys
 
-    def issue(role: str, subject: str | None = None) -> str:
-        body = {"name": f"dev {role}", "role": role, "subject_id": subject}
-        response = httpx.post(f"{gateway_url}/v1/admin/api-keys", json=body, headers=admin)
-        response.raise_for_status()
-        return str(response.json()["key"])
 
-    for role, subject in (("rdb_officer", None), ("marketplace", "dev-marketplace"), ("lender", None)):
-        keys[role] = issue(role, subject)
-    keys["traveller_app"] = issue("traveller_app")
-    keys["seller"] = issue("seller", dev_seller_id(gateway_url, keys["rdb_officer"]))
+def _issue(gateway_url: str, ops_key: str, role: str, subject: str | None = None) -> str:
+    body = {"name": f"dev {role}", "role": role, "subject_id": subject}
+    response = httpx.post(f"{gateway_url}/v1/admin/api-keys", json=body, headers={"X-API-Key": ops_key})
+    response.raise_for_status()
+    return str(response.json()["key"])
+
+
+def _save(keys: dict[str, str]) -> None:
     KEYS_FILE.write_text(json.dumps(keys, indent=2))
     KEYS_FILE.chmod(0o600)
-    return keys
 
 
 def dev_seller_id(gateway_url: str, officer_key: str) -> str:

@@ -71,7 +71,11 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Who or what the key is for.")],
     role: Annotated[Role, typer.Option("--role", case_sensitive=False)],
     subject_id: Annotated[
-        str | None, typer.Option("--subject-id", help="Seller id (role seller) or marketplace id (role marketplace).")
+        str | None,
+        typer.Option(
+            "--subject-id",
+            help="Seller id (role seller), marketplace id (role marketplace) or app id (role traveller_app).",
+        ),
     ] = None,
     expires_at: Annotated[
         str | None,

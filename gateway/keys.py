@@ -76,7 +76,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key's public id, its role, and the seller or marketplace it is bound to.
+    """Who is calling: the key's public id, its role, and the seller, marketplace or app it is bound to.
 
     `rate_limit` is the key's own limit (`limits` syntax, `0` for none) replacing its role's; None: the role's.
     """

@@ -23,7 +23,8 @@ class ApiKey(Base):
     id: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
-    #: The seller or marketplace the key acts for; set exactly for those two roles.
+    #: The seller, marketplace or traveller app the key acts for; set exactly for those three roles
+    #: (checked on issue; traveller_app keys issued before that rule may have none).
     subject_id: Mapped[str | None] = mapped_column(String(100))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -12,11 +12,14 @@ from shared.auth import Role
 
 __all__ = ["ROLES_WITH_SUBJECT", "ApiKeyCreate", "ApiKeyIssued", "ApiKeyOut", "ApiKeyUpdate", "check_rate_limit"]
 
-#: Roles whose key is bound to one seller or one marketplace id.
-ROLES_WITH_SUBJECT = frozenset({Role.SELLER, Role.MARKETPLACE})
+#: Roles whose key is bound to one party: a seller id, a marketplace id, a traveller app id. Services
+#: bind what such a key creates to that subject, never to the key, so every key of the party (after a
+#: rotation too) sees the same things.
+ROLES_WITH_SUBJECT = frozenset({Role.SELLER, Role.MARKETPLACE, Role.TRAVELLER_APP})
 
-#: The subject travels in a signed header, so it is restricted to header-safe characters.
-SubjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
+#: The subject travels in a signed header, so it is restricted to header-safe characters; and in the
+#: events of what it owns (a marketplace's orders, an app's bookings: ids of at most 64 characters).
+SubjectId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 #: A per-key limit in the `limits` syntax (`600/minute`, `10 per second`), or `0` for no limit at all.
 RateLimitText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 #: The longest a key may be issued for: long-lived partner keys are rotated at least yearly.
@@ -56,7 +59,10 @@ class ApiKeyCreate(BaseModel):
     subject_id: SubjectId | None = Field(
         default=None,
         validate_default=True,
-        description="The seller id (role seller) or marketplace id (role marketplace); absent for other roles.",
+        description=(
+            "The seller id (role seller), marketplace id (role marketplace) or app id (role traveller_app);"
+            " absent for other roles."
+        ),
     )
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the key stops working (with a UTC offset); absent: never."
@@ -78,7 +84,9 @@ class ApiKeyCreate(BaseModel):
         if role in ROLES_WITH_SUBJECT and value is None:
             raise ValueError(f"required for role {role.value}")
         if role not in ROLES_WITH_SUBJECT and value is not None:
-            raise ValueError(f"not allowed for role {role.value}; only seller and marketplace keys have a subject")
+            raise ValueError(
+                f"not allowed for role {role.value}; only seller, marketplace and traveller_app keys have a subject"
+            )
         return value
 
 

@@ -92,7 +92,8 @@ def new_nonce() -> str:
 class Identity:
     principal: str
     role: Role
-    #: The seller id or marketplace id the key is bound to; None for other roles.
+    #: The seller, marketplace or traveller app id the key is bound to; None for other roles. What such a
+    #: key owns is bound to this, never to `principal` (the key id, which changes at each rotation).
     subject: str | None
     request_id: str
 
@@ -102,6 +103,12 @@ class Identity:
     @property
     def actor(self) -> str:
         return f"{self.role.value}:{self.principal}"
+
+    @property
+    def party(self) -> str:
+        """Who the caller acts for: `role:subject` for a bound key (the same for every key of that
+        seller, marketplace or app, so across a key rotation too), else the key id itself."""
+        return f"{self.role.value}:{self.subject}" if self.subject else self.principal
 
 
 def _message(*parts: str) -> bytes:

@@ -48,6 +48,8 @@ __all__ = ["LOCK_TIMEOUT", "CommandDep", "CommandRunner", "json_response"]
 T = TypeVar("T", bound=BaseModel)
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+#: The length of the idempotency table's `scope` column.
+_SCOPE_MAX = 300
 LOCK_TIMEOUT = timedelta(seconds=60)
 
 _t = idempotency_table.c
@@ -106,10 +108,15 @@ def _replay(status_code: int, headers_json: str | None, body: bytes | None) -> R
 class CommandRunner:
     """Runs one state-changing request in one transaction, honouring `Idempotency-Key`."""
 
-    def __init__(self, db: Database, request: Request, principal: str) -> None:
+    def __init__(self, db: Database, request: Request, party: str) -> None:
         self.db = db
         self.request = request
-        self.scope = f"{principal} {request.method} {request.url.path}"
+        scope = f"{party} {request.method} {request.url.path}"
+        # The column holds 300 characters of text: a longer scope (a long path), or one a database
+        # might refuse (NUL, a lone surrogate from a percent-encoded path), is kept as its digest.
+        if len(scope) > _SCOPE_MAX or not (scope.isascii() and scope.isprintable()):
+            scope = "sha256:" + hashlib.sha256(scope.encode(errors="surrogatepass")).hexdigest()
+        self.scope = scope
 
     async def run(
         self,
@@ -242,7 +249,8 @@ class CommandRunner:
 
 
 async def _runner(request: Request, identity: IdentityDep) -> CommandRunner:
-    return CommandRunner(get_database(request), request, identity.principal)
+    # Keys are scoped to the party, not the key: a retry sent with the new key of a rotation replays.
+    return CommandRunner(get_database(request), request, identity.party)
 
 
 CommandDep = Annotated[CommandRunner, Depends(_runner)]

@@ -101,7 +101,8 @@ class Booking(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    #: The traveller app's principal; the booking is visible to it alone (and to ops).
+    #: The traveller app's id (its keys' subject); the booking is visible to every key of that app
+    #: alone (and to ops).
     app_id: Mapped[str] = mapped_column(String(200))
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"))
     offer_kind: Mapped[str] = mapped_column(String(30))

@@ -49,7 +49,7 @@ class Amount(BaseModel):
 class _BookingEvent(EventData):
     TOPIC: ClassVar[str] = TOPIC
     booking_id: Id
-    #: The traveller app's principal; the booking is visible to it alone (and to ops).
+    #: The traveller app's id (its keys' subject); the booking is visible to that app alone (and to ops).
     app_id: Id
     offer_id: Id
     offer_kind: OfferKindName

@@ -107,6 +107,8 @@ async def test_bad_input_lists_each_bad_field(gateway: Gateway) -> None:
         assert sorted(e["field"] for e in body["errors"]) == ["name", "role"]
         body = problem(await ops.post("/v1/admin/api-keys", json={"name": "coop", "role": "seller"}), 422)
         assert [e["field"] for e in body["errors"]] == ["subject_id"]
+        body = problem(await ops.post("/v1/admin/api-keys", json={"name": "app", "role": "traveller_app"}), 422)
+        assert [e["field"] for e in body["errors"]] == ["subject_id"]
         body = problem(await ops.post("/v1/admin/api-keys", json={"name": "n", "role": "ops", "subject_id": "x"}), 422)
         assert [e["field"] for e in body["errors"]] == ["subject_id"]
         body = problem(await ops.post("/v1/admin/api-keys", json={"name": "n", "role": "ops", "scope": "all"}), 422)

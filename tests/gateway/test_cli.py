@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.keys import KeyStore, parse_key
+from shared.auth import Role
 from shared.db import Database
 from shared.errors import Unauthorized
 from tests.support.databases import Databases
@@ -72,6 +73,7 @@ async def test_create_list_and_revoke(database_url: str) -> None:
     "args",
     [
         ["create", "--name", "x", "--role", "seller"],
+        ["create", "--name", "x", "--role", "traveller_app"],
         ["create", "--name", "x", "--role", "ops", "--subject-id", "s-1"],
         ["create", "--name", " ", "--role", "ops"],
         ["create", "--name", "x", "--role", "pilot"],
@@ -84,6 +86,20 @@ async def test_create_list_and_revoke(database_url: str) -> None:
 def test_bad_input_is_refused_without_a_key(database_url: str, args: list[str]) -> None:
     code, out, err = run(database_url, *args)
     assert code == 2 and out == "" and "error" in err.lower()
+
+
+async def test_a_traveller_app_key_is_bound_to_its_app_id(database_url: str) -> None:
+    code, out, err = run(
+        database_url, "create", "--name", "Visit Rwanda", "--role", "traveller_app", "--subject-id", "app-visit-rwanda"
+    )
+    assert code == 0, err
+    assert "traveller_app for app-visit-rwanda" in err
+    db = Database(database_url)
+    try:
+        principal = await KeyStore(db).authenticate(out.strip())
+    finally:
+        await db.dispose()
+    assert (principal.role, principal.subject) == (Role.TRAVELLER_APP, "app-visit-rwanda")
 
 
 def test_revoking_an_unknown_key_fails(database_url: str) -> None:

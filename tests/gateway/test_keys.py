@@ -66,6 +66,8 @@ def test_the_secret_is_stored_as_its_sha256() -> None:
     [
         ("seller", None, "subject_id"),
         ("marketplace", None, "subject_id"),
+        ("traveller_app", None, "subject_id"),
+        ("traveller_app", "a" * 65, "subject_id"),
         ("ops", "seller-1", "subject_id"),
         ("lender", "x", "subject_id"),
         ("pilot", None, "role"),

@@ -154,7 +154,7 @@ async def test_admin_api_requests_count_too(limited: Gateway) -> None:
 
 async def test_a_disabled_limit_never_limits(limited: Gateway) -> None:
     seller = (await limited.issue("seller", "slr-rate-1"))["key"]
-    traveller = (await limited.issue("traveller_app"))["key"]
+    traveller = (await limited.issue("traveller_app", "app-rate-1"))["key"]
     for key in (seller, traveller):
         async with limited.client(key) as client:
             responses = [await client.get("/v1/listings") for _ in range(4 * LIMIT)]

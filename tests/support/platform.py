@@ -111,7 +111,7 @@ class Platform:
             ("rdb_officer", None),
             ("marketplace", "mkt-tmall-global"),
             ("lender", None),
-            ("traveller_app", None),
+            ("traveller_app", "app-visit-rwanda"),
         ):
             self.keys[role] = self.issue_key(role, subject)
 

@@ -79,16 +79,22 @@ async def create_offer(platform: Platform, **overrides: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class App:
-    #: Traveller-app keys carry no subject: the app is its key's principal (the booking's `app_id`).
+    #: The app id: every key of the app carries it as its subject, and its bookings' `app_id` is it.
+    app_id: str
     key: str
 
     def client(self, platform: Platform) -> httpx.AsyncClient:
         return platform.client(self.key)
 
+    def another_key(self, platform: Platform) -> App:
+        """The same app with a second key (as in a key rotation: issue a new key, revoke the old)."""
+        return App(self.app_id, platform.issue_key("traveller_app", self.app_id))
+
 
 def new_app(platform: Platform) -> App:
-    """A traveller app with its own key; its bookings are bound to the key's principal."""
-    return App(platform.issue_key("traveller_app"))
+    """A traveller app with its own app id and one key bound to it."""
+    app_id = f"app-{uuid.uuid4().hex[:12]}"
+    return App(app_id, platform.issue_key("traveller_app", app_id))
 
 
 @pytest.fixture(scope="module")

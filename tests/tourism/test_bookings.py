@@ -7,8 +7,12 @@ from datetime import timedelta
 
 import pytest
 
+from gateway.keys import parse_key
+from services.tourism.bookings.service import app_of
 from services.tourism.context import FakeClock
 from services.tourism.domain import is_booking_reference
+from shared.auth import Identity, Role
+from shared.errors import Forbidden
 from tests.support.platform import Platform
 from tests.tourism.conftest import (
     STANDARD_TIERS,
@@ -19,6 +23,7 @@ from tests.tourism.conftest import (
     confirmed,
     create_offer,
     eventually,
+    fields,
     hold,
     hold_body,
     new_app,
@@ -233,6 +238,43 @@ async def test_another_app_can_neither_see_nor_cancel_a_booking(platform: Platfo
         assert problem(await ops.post(f"{url}/cancel"), 403)
 
 
+async def test_every_key_of_an_app_sees_its_bookings_across_a_key_rotation(platform: Platform) -> None:
+    """Bookings are bound to the app id (the keys' subject), not to a key: a second key of the app
+    sees and changes them, also once the first is revoked; another app's key still gets 404."""
+    offer = await create_offer(platform)
+    first = new_app(platform)
+    second = first.another_key(platform)
+    stranger = new_app(platform)
+    async with first.client(platform) as old:
+        booking = await confirmed(old, offer["id"], ahead(45))
+    assert booking["app_id"] == first.app_id
+    url = f"/v1/tourism/bookings/{booking['id']}"
+    async with platform.client(platform.keys["ops"]) as ops:
+        parsed = parse_key(first.key)
+        assert parsed is not None
+        assert (await ops.delete(f"/v1/admin/api-keys/{parsed[0]}")).status_code == 204
+    async with first.client(platform) as old, second.client(platform) as new, stranger.client(platform) as theirs:
+        assert problem(await old.get(url), 401)
+        assert (await new.get(url)).json()["status"] == "confirmed"
+        listed = (await new.get("/v1/tourism/bookings", params={"limit": 200})).json()["items"]
+        assert [b["id"] for b in listed] == [booking["id"]]
+        assert problem(await theirs.get(url), 404)
+        assert (await theirs.get("/v1/tourism/bookings", params={"limit": 200})).json()["items"] == []
+        assert problem(await theirs.post(f"{url}/cancel"), 404)
+        cancelled = await new.post(f"{url}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+
+
+def test_a_traveller_app_key_without_an_app_id_is_refused() -> None:
+    """A key issued before the gateway required an app id: refused, never bound to the key id."""
+    legacy = Identity(principal="abcd1234", role=Role.TRAVELLER_APP, subject=None, request_id="r1")
+    with pytest.raises(Forbidden):
+        app_of(legacy)
+    bound = Identity(principal="abcd1234", role=Role.TRAVELLER_APP, subject="app-1", request_id="r1")
+    assert app_of(bound) == "app-1"
+
+
 async def test_bookings_list_newest_first_with_cursors_for_the_app_and_for_ops(platform: Platform) -> None:
     offer = await create_offer(platform)
     lister = new_app(platform)
@@ -289,3 +331,29 @@ async def test_a_hold_retried_under_its_idempotency_key_holds_once(platform: Pla
         retried = await client.post("/v1/tourism/bookings", json=too_many, headers=refused_key)
         assert retried.status_code == 201, retried.text
     assert await taken(platform, offer["id"], day) == 4
+
+
+async def test_an_idempotency_key_belongs_to_the_app_not_to_one_of_its_keys(platform: Platform) -> None:
+    """A hold retried with the app's new key (mid-rotation) replays; another app's same key does not."""
+    offer = await create_offer(platform, default_capacity=5)
+    day = ahead(13)
+    first = new_app(platform)
+    second, stranger = first.another_key(platform), new_app(platform)
+    key = {"Idempotency-Key": f"hold-{uuid.uuid4().hex}"}
+    body = hold_body(offer["id"], day, 1)
+    async with first.client(platform) as old, second.client(platform) as new, stranger.client(platform) as theirs:
+        made = await old.post("/v1/tourism/bookings", json=body, headers=key)
+        assert made.status_code == 201, made.text
+        again = await new.post("/v1/tourism/bookings", json=body, headers=key)
+        assert (again.status_code, again.json()["id"]) == (201, made.json()["id"])
+        assert again.headers["idempotent-replayed"] == "true"
+        own = await theirs.post("/v1/tourism/bookings", json=body, headers=key)
+        assert own.status_code == 201 and own.json()["id"] != made.json()["id"]
+        assert own.json()["app_id"] == stranger.app_id
+        # A booking id too long for an id, or with a NUL, is refused by name: never a 500.
+        for bad in ("x" * 65, "a%00b"):
+            cancel = await new.post(f"/v1/tourism/bookings/{bad}/cancel", headers=key)
+            assert fields(problem(cancel, 422)) == {"booking_id"}
+            assert fields(problem(await new.get(f"/v1/tourism/bookings/{bad}"), 422)) == {"booking_id"}
+            assert fields(problem(await new.get(f"/v1/tourism/offers/{bad}"), 422)) == {"offer_id"}
+    assert await taken(platform, offer["id"], day) == 2

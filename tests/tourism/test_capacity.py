@@ -59,7 +59,7 @@ async def test_an_expired_hold_is_reclaimed_by_the_next_hold_before_the_sweeper_
     offer = await create_offer(platform, default_capacity=1)
     day = ahead(30)
     body = HoldCreate.model_validate(hold_body(offer["id"], day, 1))
-    identity = Identity(principal="app-test", role=Role.TRAVELLER_APP, subject=None, request_id="r1")
+    identity = Identity(principal="k-test01", role=Role.TRAVELLER_APP, subject="app-test", request_id="r1")
     earlier = TourismContext(clock=FakeClock(utcnow() - timedelta(hours=1)))
     current = TourismContext()
     async with platform.db("tourism") as db:

@@ -30,7 +30,7 @@ from shared.commands import CommandDep, json_response
 from shared.errors import BadRequest
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import ReadSessionDep, get_database
-from shared.types import BoundedDate
+from shared.types import BoundedDate, Id
 
 router = APIRouter(prefix="/v1/tourism/bookings", tags=["tourism bookings"])
 
@@ -86,13 +86,13 @@ async def list_bookings(
 
 
 @router.get("/{booking_id}", response_model=BookingOut, dependencies=[readers])
-async def get_booking(booking_id: str, identity: IdentityDep, session: ReadSessionDep, ctx: ContextDep) -> BookingOut:
+async def get_booking(booking_id: Id, identity: IdentityDep, session: ReadSessionDep, ctx: ContextDep) -> BookingOut:
     return await service.get(session, booking_id, identity, ctx)
 
 
 @router.post("/{booking_id}/confirm", response_model=BookingOut, dependencies=[apps])
 async def confirm(
-    booking_id: str, body: ConfirmIn, request: Request, identity: IdentityDep, ctx: ContextDep, command: CommandDep
+    booking_id: Id, body: ConfirmIn, request: Request, identity: IdentityDep, ctx: ContextDep, command: CommandDep
 ) -> Response:
     """Confirm a hold with its payment reference, before `expires_at` (409 after). Needs `Idempotency-Key`."""
     if "idempotency-key" not in request.headers:
@@ -105,7 +105,7 @@ async def confirm(
 
 @router.post("/{booking_id}/cancel", response_model=BookingOut, dependencies=[apps])
 async def cancel(
-    booking_id: str,
+    booking_id: Id,
     identity: IdentityDep,
     ctx: ContextDep,
     command: CommandDep,
@@ -118,14 +118,14 @@ async def cancel(
 
 @router.post("/{booking_id}/reschedule", response_model=BookingOut, dependencies=[apps])
 async def reschedule(
-    booking_id: str, body: RescheduleBookingIn, identity: IdentityDep, ctx: ContextDep, command: CommandDep
+    booking_id: Id, body: RescheduleBookingIn, identity: IdentityDep, ctx: ContextDep, command: CommandDep
 ) -> Response:
     return await command.run(lambda s: service.reschedule(s, booking_id, body, identity, ctx))
 
 
 @router.post("/{booking_id}/name-change", response_model=BookingOut, dependencies=[apps])
 async def change_names(
-    booking_id: str, body: NameChangeIn, identity: IdentityDep, ctx: ContextDep, command: CommandDep
+    booking_id: Id, body: NameChangeIn, identity: IdentityDep, ctx: ContextDep, command: CommandDep
 ) -> Response:
     """Replace the travellers' names (at most twice, up to a day before the visit)."""
     return await command.run(lambda s: service.change_names(s, booking_id, body, identity, ctx))

@@ -53,15 +53,27 @@ from services.tourism.schemas import (
 from shared.auth import Identity, Role
 from shared.contracts import tourism as events
 from shared.db import Database
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.money import Money, format_minor
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
 
+#: A booking's `app_id` travels in its events, whose ids are at most 64 characters.
+MAX_APP_ID = 64
+
 
 def app_of(identity: Identity) -> str:
-    """The traveller app a booking is bound to: the key's subject (an app id that survives key
-    rotation) when it has one, else the key itself."""
-    return identity.subject or identity.principal
+    """The traveller app a booking is bound to: the key's subject, the app id every key of that app
+    carries, so the app's bookings survive a key rotation (issue a new key, revoke the old).
+
+    Never the key id: a traveller_app key issued before the gateway required an app id has none, and
+    is refused (403) rather than bound to a key whose bookings would vanish at the next rotation.
+    """
+    subject = identity.subject
+    if subject is None or len(subject) > MAX_APP_ID:
+        raise Forbidden(
+            "This traveller_app key is not bound to an app id: ask ops for a key issued with the app's subject_id."
+        )
+    return subject
 
 
 def _scope(identity: Identity) -> str | None:
@@ -156,6 +168,7 @@ def prepare_hold(
     body: HoldCreate, identity: Identity, ctx: TourismContext, offers: Mapping[str, CachedOffer], now: datetime
 ) -> Booking:
     """Every rule a hold must pass before it may take places (no database): the booking to insert."""
+    app_id = app_of(identity)
     check_visit_date(body.visit_date, now, ctx.figures, name="visit_date")
     cached = _on_sale(offers, body.offer_id)
     offer, terms = cached.offer, cached.terms
@@ -165,7 +178,7 @@ def prepare_hold(
     price = price_party(terms, body.quantity, [t.category for t in travellers])
     return Booking(
         id=str(uuid.uuid4()),
-        app_id=app_of(identity),
+        app_id=app_id,
         offer_id=offer.id,
         offer_kind=offer.kind,
         visit_date=body.visit_date,

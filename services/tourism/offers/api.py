@@ -23,7 +23,7 @@ from services.tourism.schemas import (
 from shared.commands import CommandDep
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.read import ReadSessionDep, get_database
-from shared.types import BoundedDate
+from shared.types import BoundedDate, Id
 
 router = APIRouter(prefix="/v1/tourism", tags=["tourism offers"])
 
@@ -52,19 +52,19 @@ async def list_offers(
 
 
 @router.get("/offers/{offer_id}", response_model=OfferOut, dependencies=[readers])
-async def get_offer(offer_id: str, session: ReadSessionDep) -> OfferOut:
+async def get_offer(offer_id: Id, session: ReadSessionDep) -> OfferOut:
     return await service.get(session, offer_id)
 
 
 @router.patch("/offers/{offer_id}", response_model=OfferOut, dependencies=[ops])
-async def update_offer(offer_id: str, body: OfferUpdate, ctx: ContextDep, command: CommandDep) -> Response:
+async def update_offer(offer_id: Id, body: OfferUpdate, ctx: ContextDep, command: CommandDep) -> Response:
     """Change prices, terms, the default capacity (dates without an override follow it) or withdraw it."""
     return await command.run(lambda s: service.update(s, offer_id, body, ctx))
 
 
 @router.put("/offers/{offer_id}/dates/{day}", response_model=DateOut, dependencies=[ops])
 async def set_offer_date(
-    offer_id: str, day: BoundedDate, body: DateSettingIn, ctx: ContextDep, command: CommandDep
+    offer_id: Id, day: BoundedDate, body: DateSettingIn, ctx: ContextDep, command: CommandDep
 ) -> Response:
     """A date's capacity override (null: the default again) and closure."""
     return await command.run(lambda s: service.set_date(s, offer_id, day, body, ctx))
@@ -72,7 +72,7 @@ async def set_offer_date(
 
 @router.get("/offers/{offer_id}/dates", response_model=list[DateOut], dependencies=[ops])
 async def offer_dates(
-    offer_id: str,
+    offer_id: Id,
     session: ReadSessionDep,
     ctx: ContextDep,
     first: Annotated[BoundedDate, Query(alias="from")],
