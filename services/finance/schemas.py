@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from services.finance.config import GuaranteeScheme, Product
 from services.finance.domain import Rule, Status
@@ -26,6 +26,7 @@ from shared.types import (
     Line,
     Nullable,
     PatchModel,
+    RequestModel,
     Text,
 )
 
@@ -77,10 +78,6 @@ class DocumentType(StrEnum):
     OTHER = "other"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def places_error(value: Decimal | None, currency: str, field: str) -> dict[str, str] | None:
     """The field error when `value` has more decimal places than `currency` allows, else None."""
     if value is None:
@@ -92,7 +89,7 @@ def places_error(value: Decimal | None, currency: str, field: str) -> dict[str, 
     return None
 
 
-class TradeIn(_Strict):
+class TradeIn(RequestModel):
     """The underlying trade as the seller declares it; platform orders are linked separately."""
 
     buyer_name: Annotated[str, Line(200), NotBlank] | None = None
@@ -112,7 +109,7 @@ class TradeIn(_Strict):
         return self
 
 
-class DocumentIn(_Strict):
+class DocumentIn(RequestModel):
     type: DocumentType
     reference: Reference
 
@@ -127,7 +124,7 @@ def _unique(ids: list[str]) -> list[str]:
     return ids
 
 
-class ApplicationCreate(_Strict):
+class ApplicationCreate(RequestModel):
     product: Product
     amount: PositiveAmount
     currency: Currency
@@ -164,11 +161,11 @@ class ApplicationUpdate(PatchModel):
         return ids if ids is None else _unique(ids)
 
 
-class ReasonIn(_Strict):
+class ReasonIn(RequestModel):
     reason: Reason | None = None
 
 
-class ApproveIn(_Strict):
+class ApproveIn(RequestModel):
     amount: PositiveAmount
     #: Defaults to the product's configured rate.
     annual_rate: Rate | None = None
@@ -178,13 +175,13 @@ class ApproveIn(_Strict):
     conditions: Annotated[list[Reason], Field(max_length=50)] = []
 
 
-class DisburseIn(_Strict):
+class DisburseIn(RequestModel):
     reference: Reference
     #: Defaults to today (UTC).
     disbursed_on: BoundedDate | None = None
 
 
-class RepaymentIn(_Strict):
+class RepaymentIn(RequestModel):
     amount: PositiveAmount
     #: Defaults to today (UTC).
     paid_on: BoundedDate | None = None
