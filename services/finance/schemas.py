@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 
 from services.finance.config import GuaranteeScheme, Product
 from services.finance.domain import Rule, Status
-from shared.money import minor_units
+from shared.money import check_places
 from shared.types import (
     Amount,
     Bool,
@@ -79,13 +79,16 @@ class DocumentType(StrEnum):
 
 
 def places_error(value: Decimal | None, currency: str, field: str) -> dict[str, str] | None:
-    """The field error when `value` has more decimal places than `currency` allows, else None."""
+    """The field error when `value` has more decimal places than `currency` allows, else None.
+
+    Trailing zeros count, as everywhere money comes in (shared.money): "1.500" USD is refused.
+    """
     if value is None:
         return None
-    exponent = value.normalize().as_tuple().exponent
-    places = minor_units(currency)
-    if isinstance(exponent, int) and -exponent > places:
-        return {"field": field, "reason": f"{currency} allows at most {places} decimal places"}
+    try:
+        check_places(value, currency)
+    except ValueError as exc:
+        return {"field": field, "reason": str(exc)}
     return None
 
 

@@ -7,7 +7,6 @@ kind is a 422 naming the field before anything is read or written.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.orders.domain import Channel, Incoterm, OrderStatus, TrendDirection
 from shared.contracts.orders import MAX_LINES
-from shared.money import minor_units
+from shared.money import MoneyIn
 from shared.types import Code, Country, Currency, Line, PositiveInt32, RequestModel, Text
 
 Id = Annotated[
@@ -40,24 +39,6 @@ class ResidentIdType(StrEnum):
     PASSPORT = "passport"
     HK_MACAO_PERMIT = "hk_macao_permit"
     TAIWAN_PERMIT = "taiwan_permit"
-
-
-class MoneyIn(RequestModel):
-    """`{"amount": "12.50", "currency": "USD"}`: ASCII digits, no more places than the currency has."""
-
-    amount: Annotated[str, Code(r"^[0-9]{1,15}(\.[0-9]{1,6})?$", description="Decimal string.", examples=("12.50",))]
-    currency: Currency
-
-    @model_validator(mode="after")
-    def _places(self) -> Self:
-        places = minor_units(self.currency)
-        try:
-            exponent = Decimal(self.amount).as_tuple().exponent
-        except InvalidOperation:
-            raise ValueError("amount is not a decimal number") from None
-        if isinstance(exponent, int) and -exponent > places:
-            raise ValueError(f"{self.currency} allows at most {places} decimal places")
-        return self
 
 
 class BuyerIn(RequestModel):
