@@ -26,7 +26,7 @@ from shared.contracts import sellers as events
 from shared.db import Database, utcnow
 from shared.errors import Conflict, NotFound, UnprocessableContent
 from shared.outbox import EventSource
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 EVENTS = EventSource("/ewtp/sellers")
 #: Roles that see and manage every seller.
@@ -228,8 +228,8 @@ async def search(
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     # A seller key lists only its own account.
     only_id = identity.subject if identity.role is Role.SELLER else None
-    sellers = await SellerReads(db).search(
-        limit=limit + 1,
+    found = await SellerReads(db).search(
+        limit=fetch_size(limit),
         after=after,
         status=status.value if status else None,
         sector=sector,
@@ -237,9 +237,5 @@ async def search(
         name=name,
         only_id=only_id,
     )
-    next_cursor = None
-    if len(sellers) > limit:
-        last = sellers[limit - 1]
-        next_cursor = encode_cursor({"t": last["created_at"].isoformat(), "id": last["id"]})
-        sellers = sellers[:limit]
+    sellers, next_cursor = keyset_page(found, limit, lambda s: {"t": s["created_at"].isoformat(), "id": s["id"]})
     return Page[SellerOut](items=[SellerOut.model_validate(s) for s in sellers], next_cursor=next_cursor)

@@ -76,7 +76,8 @@ from shared.pagination import (
     cursor_int,
     cursor_text,
     decode_cursor,
-    encode_cursor,
+    fetch_size,
+    keyset_page,
 )
 
 
@@ -575,21 +576,23 @@ async def search(
         availability=availability_filter,
     )
     after = _decode_sort_key(cursor, sort) if cursor else None
-    listings: Sequence[Listing | ListingRow]
+
+    def position(last: Listing | ListingRow) -> dict[str, Any]:
+        return {"s": sort.value, "k": _sort_key(last, sort)}
+
+    page: Sequence[Listing | ListingRow]
     if isinstance(session, Database):
         # The hot path: Core statements and the cached rates (the `Database` given instead of a session).
         reads = ListingReads(session)
-        listings = await reads.search(filters, sort=sort.value, order=_SORTS[sort], after=after, limit=limit + 1)
+        rows = await reads.search(filters, sort=sort.value, order=_SORTS[sort], after=after, limit=fetch_size(limit))
+        page, next_cursor = keyset_page(rows, limit, position)
         rates = await RATES.get(session)
     else:
         repo = Repositories(session)
-        listings = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=limit + 1)
+        found = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=fetch_size(limit))
+        page, next_cursor = keyset_page(found, limit, position)
         rates = await rate_table(repo)
-    next_cursor = None
-    if len(listings) > limit:
-        listings = listings[:limit]
-        next_cursor = encode_cursor({"s": sort.value, "k": _sort_key(listings[-1], sort)})
-    return Page[ListingOut](items=[listing_out(x, rates, ctx) for x in listings], next_cursor=next_cursor)
+    return Page[ListingOut](items=[listing_out(x, rates, ctx) for x in page], next_cursor=next_cursor)
 
 
 def _category_out(node: Category) -> CategoryOut:

@@ -44,7 +44,7 @@ from shared.contracts import finance as events
 from shared.db import utcnow
 from shared.errors import Forbidden
 from shared.money import format_minor, to_minor
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 # --------------------------------------------------------------------------------------------------
 # seller commands
@@ -246,12 +246,8 @@ async def search(
         submitted_before=now - timedelta(days=min_age_days) if min_age_days is not None else None,
         submitted_after=now - timedelta(days=max_age_days) if max_age_days is not None else None,
     )
-    rows = await QueueRepository(session).search(filters, limit=limit + 1, after=after)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
-        rows = rows[:limit]
+    found = await QueueRepository(session).search(filters, limit=fetch_size(limit), after=after)
+    rows, next_cursor = keyset_page(found, limit, lambda r: {"t": r.created_at.isoformat(), "id": r.id})
     items = [
         ApplicationSummary(
             id=r.id,
