@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders import saga
-from services.orders.context import EVENTS, OrdersContext, invalid
+from services.orders.context import EVENTS, OrdersContext
 from services.orders.domain import (
     Action,
     BuyerContent,
@@ -54,7 +54,7 @@ from services.orders.schemas import (
 from shared.auth import Identity, Role
 from shared.contracts import orders as events
 from shared.db import utcnow
-from shared.errors import FieldError, NotFound
+from shared.errors import FieldError, NotFound, invalid
 from shared.money import format_minor, minor_units
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 

@@ -24,7 +24,7 @@ from services.sellers.schemas import (
 from shared.auth import Identity, Role, ensure_seller_access
 from shared.contracts import sellers as events
 from shared.db import Database, utcnow
-from shared.errors import Conflict, NotFound, UnprocessableContent
+from shared.errors import Conflict, NotFound, invalid_field
 from shared.outbox import EventSource
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
@@ -113,10 +113,7 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
     naeb = changes.get("naeb_registration_number", seller.naeb_registration_number)
     effective_sectors = sectors if sectors is not None else [s.sector for s in seller.sectors]
     if needs_naeb(effective_sectors) and not naeb:
-        raise UnprocessableContent(
-            "Invalid fields: naeb_registration_number.",
-            errors=[{"field": "naeb_registration_number", "reason": NAEB_REQUIRED}],
-        )
+        raise invalid_field("naeb_registration_number", NAEB_REQUIRED)
     for field, value in changes.items():
         setattr(seller, field, value.value if isinstance(value, District) else value)
     if sectors is not None:
@@ -131,9 +128,7 @@ async def decide(
     session: AsyncSession, seller_id: str, decision: Decision, body: DecisionIn, identity: Identity
 ) -> SellerOut:
     if decision in REASON_REQUIRED and not body.reason:
-        raise UnprocessableContent(
-            "Invalid fields: reason.", errors=[{"field": "reason", "reason": f"required to {decision.value}"}]
-        )
+        raise invalid_field("reason", f"required to {decision.value}")
     repo = SellerRepository(session)
     seller = await _load(repo, seller_id, identity)
     current = SellerStatus(seller.status)

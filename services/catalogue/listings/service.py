@@ -20,7 +20,6 @@ from services.catalogue.categories import CATEGORIES, Category, allowed_hs_prefi
 from services.catalogue.context import (
     EVENTS,
     CatalogueContext,
-    invalid,
 )
 from services.catalogue.domain import (
     ChangeOp,
@@ -66,6 +65,7 @@ from shared.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
+    invalid,
 )
 from shared.money import Money, format_minor, minor_units
 from shared.pagination import (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.logistics.context import invalid
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.ratecards.convert import card_from_input, card_out, card_values
 from services.logistics.ratecards.repository import RateCardRepository
@@ -16,7 +15,7 @@ from services.logistics.schemas import RateCardIn, RateCardOut
 from shared.auth import Identity
 from shared.constraints import violations_as_problems
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, invalid
 from shared.pagination import Page, cursor_int, cursor_text, decode_cursor, fetch_size, keyset_page
 
 _RACE = {

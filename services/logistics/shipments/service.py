@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.logistics.context import EVENTS, invalid, owner_of, sees_all
+from services.logistics.context import EVENTS, owner_of, sees_all
 from services.logistics.domain.pricing import booking_refusal
 from services.logistics.domain.tracking import (
     Classifier,
@@ -40,7 +40,7 @@ from shared.auth import Identity, Role
 from shared.contracts import logistics as events
 from shared.contracts.orders import OrderConfirmedV1
 from shared.db import utcnow
-from shared.errors import NotFound
+from shared.errors import NotFound, invalid
 from shared.outbox import lock_aggregate
 from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 from shared.state_machine import InvalidTransition
