@@ -25,7 +25,7 @@ from services.catalogue.domain import (
     OutOfStockPolicy,
     StockReason,
 )
-from shared.money import Money
+from shared.money import Money, MoneyIn
 from shared.types import (
     Bool,
     BoundedDate,
@@ -103,13 +103,13 @@ class Dimensions(RequestModel):
     height_cm: Centimetres
 
 
-def _positive_price(value: Money) -> Money:
+def _positive_price(value: MoneyIn) -> MoneyIn:
     if value.minor <= 0:
         raise ValueError("must be greater than zero")
     return value
 
 
-Price = Annotated[Money, AfterValidator(_positive_price)]
+Price = Annotated[MoneyIn, AfterValidator(_positive_price)]
 
 
 def _unique(values: list[Any]) -> list[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
@@ -66,8 +66,9 @@ from shared.errors import (
     NotFound,
     PreconditionFailed,
     invalid,
+    invalid_field,
 )
-from shared.money import Money, format_minor, minor_units
+from shared.money import Money, MoneyIn, format_minor, minor_units
 from shared.pagination import (
     MalformedCursor,
     Page,
@@ -506,14 +507,11 @@ def _price_bound(value: str | None, currency: str | None, name: str) -> int | No
         return None
     assert currency is not None
     try:
-        amount = Decimal(value)
-        Money(amount=value, currency=currency)
-    except (InvalidOperation, ValueError):
+        bound = MoneyIn(amount=value, currency=currency)
+    except ValueError:
         places = minor_units(currency)
-        raise invalid(
-            [{"field": name, "reason": f"must be a non-negative amount with at most {places} decimal places"}]
-        ) from None
-    return int(amount.scaleb(minor_units(currency)))
+        raise invalid_field(name, f"must be a non-negative amount with at most {places} decimal places") from None
+    return bound.minor
 
 
 async def search(
