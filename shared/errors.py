@@ -45,6 +45,8 @@ __all__ = [
     "UnexpectedErrorMiddleware",
     "UnprocessableContent",
     "install_problem_handlers",
+    "invalid",
+    "invalid_field",
     "problem_response",
 ]
 
@@ -131,6 +133,22 @@ class UnprocessableContent(Problem):
     status, title, slug = 422, "Unprocessable Content", "validation"
 
 
+def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
+    """The 422 for field errors a service finds past schema validation (a rule across fields, a lookup).
+
+    The same shape `validation_problem` gives a schema error, so a client reads every 422 one way:
+    `Invalid fields: a, b.` (each field named once) and `errors: [{"field", "reason"}, ...]`.
+    Usage: `raise invalid([{"field": "currency", "reason": "no rate is configured"}])`.
+    """
+    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))
+
+
+def invalid_field(field: str, reason: str) -> UnprocessableContent:
+    """`invalid` for one field. Usage: `raise invalid_field("reason", "required to reject")`."""
+    return invalid([{"field": field, "reason": reason}])
+
+
 class ServiceUnavailable(Problem):
     status, title, slug = 503, "Service Unavailable", "unavailable"
 
@@ -211,8 +229,7 @@ def validation_problem(exc: RequestValidationError) -> Problem:
         }
         if entry not in errors:
             errors.append(entry)
-    names = ", ".join(e["field"] for e in errors)
-    return UnprocessableContent(f"Invalid fields: {names}.", errors=errors)
+    return invalid(errors)
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shared.errors import PROBLEM_JSON, BadRequest, NotFound, PayloadTooLarge, UnprocessableContent, problem_response
+from shared.errors import PROBLEM_JSON, BadRequest, NotFound, PayloadTooLarge, invalid, problem_response
 
 __all__ = [
     "PROBLEM_HTTP_PROTOCOL",
@@ -149,7 +149,6 @@ class NulGuardMiddleware:
                 names = dict.fromkeys(name for name, value in pairs if "\x00" in name + value)
                 errors = [{"field": name, "reason": "must not contain NUL (U+0000)"} for name in names]
                 if errors:
-                    invalid = UnprocessableContent(f"Invalid fields: {', '.join(names)}.", errors=errors)
-                    await problem_response(invalid, scope["path"])(scope, receive, send)
+                    await problem_response(invalid(errors), scope["path"])(scope, receive, send)
                     return
         await self.app(scope, receive, send)

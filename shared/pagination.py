@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -34,7 +34,10 @@ __all__ = [
     "cursor_text",
     "decode_cursor",
     "encode_cursor",
+    "fetch_size",
     "keyset_after",
+    "keyset_page",
+    "split_page",
 ]
 
 MAX_LIMIT = 200
@@ -49,6 +52,7 @@ CursorQuery = Annotated[str | None, Query(max_length=512, description="`next_cur
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Page(BaseModel, Generic[T]):
@@ -127,3 +131,25 @@ def keyset_after(order: Sequence[tuple[Any, bool]], after: Sequence[Any]) -> Col
         step = col < after[i] if desc else col > after[i]
         clauses.append(and_(*equal, step))
     return or_(*clauses)
+
+
+def fetch_size(limit: int) -> int:
+    """How many rows to ask the database for: one more than the page, to learn whether another follows
+    without a COUNT (which costs a scan on every page)."""
+    return limit + 1
+
+
+def split_page(rows: Sequence[R], limit: int) -> tuple[list[R], bool]:
+    """The first `limit` of the `fetch_size(limit)` rows fetched, and whether more follow."""
+    return list(rows[:limit]), len(rows) > limit
+
+
+def keyset_page(rows: Sequence[R], limit: int, position: Callable[[R], dict[str, Any]]) -> tuple[list[R], str | None]:
+    """The page and its `next_cursor`: `position` of the page's last row, or None on the last page.
+
+    Pattern: `rows = await repo.search(limit=fetch_size(limit), after=after)`, then
+    `page, next_cursor = keyset_page(rows, limit, lambda r: {"t": r.created_at.isoformat(), "id": r.id})`.
+    `position` must name the same sort key the cursor is decoded into, the unique tie-breaker last.
+    """
+    page, more = split_page(rows, limit)
+    return page, encode_cursor(position(page[-1])) if more and page else None

@@ -75,6 +75,7 @@ __all__ = [
     "PatchModel",
     "Phone",
     "PositiveInt32",
+    "RequestModel",
     "Sku",
     "Text",
     "Tin",
@@ -463,6 +464,20 @@ Amount = Annotated[Decimal, DecimalAmount(18, 6, ge=0)]
 """A non-negative money amount fitting NUMERIC(18, 6). Usage: `amount: Amount`."""
 
 # --------------------------------------------------------------------------------------------------
+# Request bodies
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: an unknown field is a 422 naming it, never silently dropped.
+
+    A misspelt optional field (`"qunatity"`) would otherwise validate as absent and the request would
+    succeed doing something other than what the client meant. Usage: `class OrderCreate(RequestModel)`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------------
 # PATCH
 
 
@@ -479,7 +494,7 @@ Nullable = Annotated[T | None, _NULLABLE]
 """A PatchModel field that `null` clears. Usage: `brand: Nullable[ShortText] = None`."""
 
 
-class PatchModel(BaseModel):
+class PatchModel(RequestModel):
     """Base of partial updates: absent fields stay untouched, `null` only clears a `Nullable` field.
 
     Pattern for a service:
@@ -494,8 +509,6 @@ class PatchModel(BaseModel):
     Without this, `{"district": null}` validated as "absent or None" and reached a NOT NULL column
     (a 500) or was stored as the string "None".
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     _nullable_cache: ClassVar[dict[type[BaseModel], frozenset[str]]] = {}
 

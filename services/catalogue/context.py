@@ -1,16 +1,11 @@
-"""What the catalogue's areas share: configuration built once per app, the event source, the 422 helper."""
+"""What the catalogue's areas share: configuration built once per app, the event source."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from services.catalogue.feed.render import FeedRenderer
-from shared.errors import (
-    FieldError,
-    UnprocessableContent,
-)
 from shared.outbox import EventSource
 
 #: The catalogue's events (CloudEvents `source`), published through the outbox.
@@ -30,8 +25,3 @@ class CatalogueContext:
     display_currencies: tuple[str, ...] = ("CNY", "RWF")
     retention: timedelta = timedelta(days=30)
     chunk_size: int = 1000
-
-
-def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
-    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))

@@ -12,7 +12,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     WithJsonSchema,
     field_validator,
@@ -26,7 +25,7 @@ from services.catalogue.domain import (
     OutOfStockPolicy,
     StockReason,
 )
-from shared.money import Money
+from shared.money import Money, MoneyIn
 from shared.types import (
     Bool,
     BoundedDate,
@@ -39,6 +38,7 @@ from shared.types import (
     NationalTariffCode,
     Nullable,
     PatchModel,
+    RequestModel,
     Sku,
     Text,
     Url,
@@ -95,11 +95,7 @@ Attributes = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Dimensions(_Strict):
+class Dimensions(RequestModel):
     """Packed dimensions, for volumetric weight."""
 
     length_cm: Centimetres
@@ -107,13 +103,13 @@ class Dimensions(_Strict):
     height_cm: Centimetres
 
 
-def _positive_price(value: Money) -> Money:
+def _positive_price(value: MoneyIn) -> MoneyIn:
     if value.minor <= 0:
         raise ValueError("must be greater than zero")
     return value
 
 
-Price = Annotated[Money, AfterValidator(_positive_price)]
+Price = Annotated[MoneyIn, AfterValidator(_positive_price)]
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -122,7 +118,7 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
-class ListingCreate(_Strict):
+class ListingCreate(RequestModel):
     #: Ops name the seller; a seller key may omit it (it is the key's seller).
     seller_id: Id | None = None
     sku: Sku
@@ -176,7 +172,7 @@ class ListingUpdate(PatchModel):
     availability_date: Nullable[BoundedDate] = None
 
 
-class StockAdjustmentIn(_Strict):
+class StockAdjustmentIn(RequestModel):
     """Either `delta` (received +50, damaged -3) or `on_hand` (a stock count), with the reason."""
 
     delta: StockDelta | None = None
@@ -204,7 +200,7 @@ def _decimal_rate(value: Any) -> Decimal:
 _RATE = re.compile(r"[-+]?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,2})?", re.ASCII)
 
 
-class FxRateIn(_Strict):
+class FxRateIn(RequestModel):
     """1 `base` = `rate` `quote`, as published by `source` at `as_of`."""
 
     base: Currency

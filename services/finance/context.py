@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from services.finance.domain import Role, Status
 from shared.auth import Identity
 from shared.auth import Role as KeyRole
-from shared.errors import FieldError, NotFound, UnprocessableContent
+from shared.errors import FieldError, NotFound, invalid, invalid_field
 from shared.money import minor_units
 from shared.outbox import EventSource
 
@@ -21,7 +21,6 @@ __all__ = [
     "REEVALUATED",
     "SYSTEM_ACTOR",
     "currency_places",
-    "invalid",
     "refuse_extra_places",
     "role_of",
     "today",
@@ -56,22 +55,14 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def invalid(field: str, reason: str) -> UnprocessableContent:
-    return refused([{"field": field, "reason": reason}])
-
-
-def refused(errors: list[FieldError]) -> UnprocessableContent:
-    return UnprocessableContent(f"Invalid fields: {', '.join(e['field'] for e in errors)}.", errors=errors)
-
-
 def refuse_extra_places(*checks: FieldError | None) -> None:
     errors = [e for e in checks if e is not None]
     if errors:
-        raise refused(errors)
+        raise invalid(errors)
 
 
 def currency_places(currency: str) -> int:
     try:
         return minor_units(currency)
     except ValueError:
-        raise invalid("currency", "a currency with no minor units cannot be lent in") from None
+        raise invalid_field("currency", "a currency with no minor units cannot be lent in") from None

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from services.finance.config import DEFAULT_CONFIG, FinanceConfig, GuaranteeScheme, Product
 from shared.errors import Forbidden, UnprocessableContent
-from shared.money import minor_units, quantize, to_minor
+from shared.money import format_minor, quantize, to_minor
 from shared.state_machine import InvalidTransition
 
 __all__ = [
@@ -367,9 +367,8 @@ def _advance_outcomes(
     base_minor = sum(o.value_minor for o in usable)
     limit_minor = advance_limit_minor(rate, base_minor)
     requested_minor = to_minor(amount, currency)
-    places = minor_units(currency)
-    limit_shown = f"{Decimal(limit_minor).scaleb(-places):.{places}f}"
-    base_shown = f"{Decimal(base_minor).scaleb(-places):.{places}f}"
+    limit_shown = format_minor(limit_minor, currency)
+    base_shown = format_minor(base_minor, currency)
     within = requested_minor <= limit_minor
     advance_outcome = RuleOutcome(
         Rule.ADVANCE_WITHIN_LIMIT,

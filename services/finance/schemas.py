@@ -9,11 +9,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from services.finance.config import GuaranteeScheme, Product
 from services.finance.domain import Rule, Status
-from shared.money import minor_units
+from shared.money import check_places
 from shared.types import (
     Amount,
     Bool,
@@ -26,6 +26,7 @@ from shared.types import (
     Line,
     Nullable,
     PatchModel,
+    RequestModel,
     Text,
 )
 
@@ -77,22 +78,21 @@ class DocumentType(StrEnum):
     OTHER = "other"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def places_error(value: Decimal | None, currency: str, field: str) -> dict[str, str] | None:
-    """The field error when `value` has more decimal places than `currency` allows, else None."""
+    """The field error when `value` has more decimal places than `currency` allows, else None.
+
+    Trailing zeros count, as everywhere money comes in (shared.money): "1.500" USD is refused.
+    """
     if value is None:
         return None
-    exponent = value.normalize().as_tuple().exponent
-    places = minor_units(currency)
-    if isinstance(exponent, int) and -exponent > places:
-        return {"field": field, "reason": f"{currency} allows at most {places} decimal places"}
+    try:
+        check_places(value, currency)
+    except ValueError as exc:
+        return {"field": field, "reason": str(exc)}
     return None
 
 
-class TradeIn(_Strict):
+class TradeIn(RequestModel):
     """The underlying trade as the seller declares it; platform orders are linked separately."""
 
     buyer_name: Annotated[str, Line(200), NotBlank] | None = None
@@ -112,7 +112,7 @@ class TradeIn(_Strict):
         return self
 
 
-class DocumentIn(_Strict):
+class DocumentIn(RequestModel):
     type: DocumentType
     reference: Reference
 
@@ -127,7 +127,7 @@ def _unique(ids: list[str]) -> list[str]:
     return ids
 
 
-class ApplicationCreate(_Strict):
+class ApplicationCreate(RequestModel):
     product: Product
     amount: PositiveAmount
     currency: Currency
@@ -164,11 +164,11 @@ class ApplicationUpdate(PatchModel):
         return ids if ids is None else _unique(ids)
 
 
-class ReasonIn(_Strict):
+class ReasonIn(RequestModel):
     reason: Reason | None = None
 
 
-class ApproveIn(_Strict):
+class ApproveIn(RequestModel):
     amount: PositiveAmount
     #: Defaults to the product's configured rate.
     annual_rate: Rate | None = None
@@ -178,13 +178,13 @@ class ApproveIn(_Strict):
     conditions: Annotated[list[Reason], Field(max_length=50)] = []
 
 
-class DisburseIn(_Strict):
+class DisburseIn(RequestModel):
     reference: Reference
     #: Defaults to today (UTC).
     disbursed_on: BoundedDate | None = None
 
 
-class RepaymentIn(_Strict):
+class RepaymentIn(RequestModel):
     amount: PositiveAmount
     #: Defaults to today (UTC).
     paid_on: BoundedDate | None = None

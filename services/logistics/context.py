@@ -1,15 +1,13 @@
-"""What the logistics areas share: the event source, who owns a resource, the 422 helper."""
+"""What the logistics areas share: the event source, who owns a resource."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 
 from shared.auth import Identity, Role
-from shared.errors import FieldError, UnprocessableContent
 from shared.outbox import EventSource
 
-__all__ = ["EVENTS", "decimal_text", "invalid", "owner_of", "sees_all", "weight_text"]
+__all__ = ["EVENTS", "decimal_text", "owner_of", "sees_all", "weight_text"]
 
 #: The logistics service's events (CloudEvents `source`), published through the outbox.
 EVENTS = EventSource("/ewtp/logistics")
@@ -33,8 +31,3 @@ def decimal_text(value: Decimal) -> str:
 def weight_text(value: Decimal) -> str:
     """A weight or volume without trailing zeros (`82.00` → `82`, `14.50` → `14.5`)."""
     return format(value.normalize(), "f")
-
-
-def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
-    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))

@@ -13,14 +13,25 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from services.logistics.config import DEFAULT_CONFIG, Mode
 from services.logistics.domain.incoterms import Incoterm
 from services.logistics.domain.ratecards import SurchargeBasis, SurchargeKind
 from services.logistics.domain.tracking import Classifier, ShipmentStatus, TrackingCode
 from shared.money import Money
-from shared.types import Amount, Bool, BoundedDate, Code, Currency, Line, PositiveInt32, UnLocode, UtcDatetime
+from shared.types import (
+    Amount,
+    Bool,
+    BoundedDate,
+    Code,
+    Currency,
+    Line,
+    PositiveInt32,
+    RequestModel,
+    UnLocode,
+    UtcDatetime,
+)
 
 __all__ = [
     "ChargeOut",
@@ -75,14 +86,10 @@ Centimetres = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- quotes --------------------------------------------------------------------------------------
 
 
-class ParcelIn(_Strict):
+class ParcelIn(RequestModel):
     """`count` identical parcels, each weighing `weight_kg` and measuring L × W × H cm."""
 
     count: Annotated[PositiveInt32, Field(le=_LIMITS.max_parcels)]
@@ -92,7 +99,7 @@ class ParcelIn(_Strict):
     height_cm: Centimetres
 
 
-class QuoteRequest(_Strict):
+class QuoteRequest(RequestModel):
     origin: UnLocode
     destination: UnLocode
     incoterm: Annotated[Incoterm, Field(description="An Incoterms 2020 rule; FAS/FOB/CFR/CIF are sea only.")]
@@ -189,19 +196,19 @@ Price = Amount  # a non-negative decimal string, at most 6 places
 TransitDays = Annotated[PositiveInt32, Field(le=365)]
 
 
-class WeightBreakIn(_Strict):
+class WeightBreakIn(RequestModel):
     from_kg: Price
     price_per_kg: Price
 
 
-class SurchargeIn(_Strict):
+class SurchargeIn(RequestModel):
     kind: SurchargeKind
     basis: SurchargeBasis
     value: Price
     included: Bool = False
 
 
-class VolumetricIn(_Strict):
+class VolumetricIn(RequestModel):
     """The card's volumetric ratio: `kg` chargeable kg per `per_cm3` cm³ (air divisor 6000 is
     `{"kg": 1, "per_cm3": 6000}`; road 333 kg/m³ is `{"kg": 333, "per_cm3": 1000000}`)."""
 
@@ -214,7 +221,7 @@ class VolumetricOut(BaseModel):
     per_cm3: int
 
 
-class RateCardIn(_Strict):
+class RateCardIn(RequestModel):
     """A new card, or the next version of an existing `card_id` (the server assigns the version)."""
 
     card_id: CardId
@@ -285,7 +292,7 @@ class RateCardOut(BaseModel):
 # --- shipments -----------------------------------------------------------------------------------
 
 
-class TrackingEventIn(_Strict):
+class TrackingEventIn(RequestModel):
     code: TrackingCode
     classifier: Classifier = Classifier.ACTUAL
     at: UtcDatetime

@@ -1,15 +1,15 @@
-"""What the orders use cases share: configuration built once per app, the event source, the 422 helper."""
+"""What the orders use cases share: configuration built once per app, the event source."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.orders.config import DEFAULT_RULES, OrdersRules
 from services.orders.domain import FxRate
-from shared.errors import FieldError, UnprocessableContent
+from shared.errors import invalid
 from shared.outbox import EventSource
 
 #: The orders service's events (CloudEvents `source`), published through the outbox.
@@ -31,8 +31,3 @@ class OrdersContext:
         if rate is None:
             raise invalid([{"field": field_name, "reason": f"no {currency}→CNY rate is configured for landed cost"}])
         return FxRate(currency, "CNY", rate, self.fx_source, self.fx_as_of)
-
-
-def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
-    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))

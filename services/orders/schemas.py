@@ -7,16 +7,15 @@ kind is a 422 naming the field before anything is read or written.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.orders.domain import Channel, Incoterm, OrderStatus, TrendDirection
 from shared.contracts.orders import MAX_LINES
-from shared.money import minor_units
-from shared.types import Code, Country, Currency, Line, PositiveInt32, Text
+from shared.money import MoneyIn
+from shared.types import Code, Country, Currency, Line, PositiveInt32, RequestModel, Text
 
 Id = Annotated[
     str,
@@ -42,29 +41,7 @@ class ResidentIdType(StrEnum):
     TAIWAN_PERMIT = "taiwan_permit"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MoneyIn(_Strict):
-    """`{"amount": "12.50", "currency": "USD"}`: ASCII digits, no more places than the currency has."""
-
-    amount: Annotated[str, Code(r"^[0-9]{1,15}(\.[0-9]{1,6})?$", description="Decimal string.", examples=("12.50",))]
-    currency: Currency
-
-    @model_validator(mode="after")
-    def _places(self) -> Self:
-        places = minor_units(self.currency)
-        try:
-            exponent = Decimal(self.amount).as_tuple().exponent
-        except InvalidOperation:
-            raise ValueError("amount is not a decimal number") from None
-        if isinstance(exponent, int) and -exponent > places:
-            raise ValueError(f"{self.currency} allows at most {places} decimal places")
-        return self
-
-
-class BuyerIn(_Strict):
+class BuyerIn(RequestModel):
     name: Annotated[str, Line(200)]
     country: Country
     city: Annotated[str, Line(100)]
@@ -72,7 +49,7 @@ class BuyerIn(_Strict):
     resident_id_type: ResidentIdType | None = None
 
 
-class LineIn(_Strict):
+class LineIn(RequestModel):
     listing_id: Id
     quantity: PositiveInt32
 
@@ -89,7 +66,7 @@ def _unique_listings(lines: list[LineIn]) -> list[LineIn]:
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
-class OrderCreate(_Strict):
+class OrderCreate(RequestModel):
     reference: Reference
     channel: Channel
     buyer: BuyerIn
@@ -112,7 +89,7 @@ class OrderCreate(_Strict):
         return self
 
 
-class LandedCostRequest(_Strict):
+class LandedCostRequest(RequestModel):
     """A landed-cost quote without an order: the same breakdown an order to CN records."""
 
     currency: Currency
@@ -125,7 +102,7 @@ class LandedCostRequest(_Strict):
     _lines_unique = field_validator("lines")(_unique_listings)
 
 
-class CancelIn(_Strict):
+class CancelIn(RequestModel):
     reason: Annotated[str, Text(500)] | None = None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders import saga
-from services.orders.context import EVENTS, OrdersContext, invalid
+from services.orders.context import EVENTS, OrdersContext
 from services.orders.domain import (
     Action,
     BuyerContent,
@@ -54,9 +54,9 @@ from services.orders.schemas import (
 from shared.auth import Identity, Role
 from shared.contracts import orders as events
 from shared.db import utcnow
-from shared.errors import FieldError, NotFound
+from shared.errors import FieldError, NotFound, invalid
 from shared.money import format_minor, minor_units
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 #: Orders whose CBEC customs value counts against the buyer's annual limit.
 COUNTED_FOR_CBEC = (OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
@@ -214,7 +214,7 @@ async def search(
         after = (cursor_datetime(pos["t"]), cursor_id(pos["id"]))
     repo = OrderRepository(session)
     rows = await repo.search(
-        limit=limit + 1,
+        limit=fetch_size(limit),
         after=after,
         status=status.value if status else None,
         marketplace_id=marketplace_id,
@@ -222,10 +222,9 @@ async def search(
         placed_from=placed_from,
         placed_to=placed_to,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = keyset_page(rows, limit, lambda o: {"t": o.placed_at.isoformat(), "id": o.id})
     lines = await repo.lines_of([o.id for o in page])
     items = [order_view(o, lines[o.id], identity) for o in page]
-    next_cursor = encode_cursor({"t": page[-1].placed_at.isoformat(), "id": page[-1].id}) if more else None
     return Page(items=items, next_cursor=next_cursor)
 
 

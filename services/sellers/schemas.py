@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from services.sellers.domain import (
     NAEB_SECTORS,
@@ -16,7 +16,7 @@ from services.sellers.domain import (
     Sector,
     SellerStatus,
 )
-from shared.types import BoundedDate, Email, Line, Nullable, PatchModel, Phone, Text, Tin
+from shared.types import BoundedDate, Email, Line, Nullable, PatchModel, Phone, RequestModel, Text, Tin
 
 # Every text field is a Line or Text (no NUL, no lone surrogate, no controls) and every code an ASCII
 # Code from shared/types.py: a TIN in fullwidth digits was a second seller beside the ASCII one.
@@ -27,10 +27,6 @@ Reason = Annotated[str, Text(2000, min_length=3)]
 Sectors = Annotated[list[Sector], Field(min_length=1, max_length=5)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def needs_naeb(sectors: Iterable[str]) -> bool:
     return bool(NAEB_SECTORS & set(sectors))
 
@@ -38,7 +34,7 @@ def needs_naeb(sectors: Iterable[str]) -> bool:
 NAEB_REQUIRED = "required for coffee and tea exporters"
 
 
-class SellerCreate(_Strict):
+class SellerCreate(RequestModel):
     legal_name: Name
     tin: Tin
     sectors: Sectors
@@ -84,7 +80,7 @@ class SellerOut(BaseModel):
     updated_at: datetime
 
 
-class DocumentCreate(_Strict):
+class DocumentCreate(RequestModel):
     type: DocumentType
     origin_certificate_type: Annotated[OriginCertificateType | None, Field(validate_default=True)] = None
     number: DocumentNumber
@@ -123,7 +119,7 @@ class DocumentOut(BaseModel):
     created_at: datetime
 
 
-class DecisionIn(_Strict):
+class DecisionIn(RequestModel):
     reason: Reason | None = None
 
 

@@ -24,9 +24,9 @@ from services.sellers.schemas import (
 from shared.auth import Identity, Role, ensure_seller_access
 from shared.contracts import sellers as events
 from shared.db import Database, utcnow
-from shared.errors import Conflict, NotFound, UnprocessableContent
+from shared.errors import Conflict, NotFound, invalid_field
 from shared.outbox import EventSource
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 EVENTS = EventSource("/ewtp/sellers")
 #: Roles that see and manage every seller.
@@ -113,10 +113,7 @@ async def update_profile(session: AsyncSession, seller_id: str, body: SellerUpda
     naeb = changes.get("naeb_registration_number", seller.naeb_registration_number)
     effective_sectors = sectors if sectors is not None else [s.sector for s in seller.sectors]
     if needs_naeb(effective_sectors) and not naeb:
-        raise UnprocessableContent(
-            "Invalid fields: naeb_registration_number.",
-            errors=[{"field": "naeb_registration_number", "reason": NAEB_REQUIRED}],
-        )
+        raise invalid_field("naeb_registration_number", NAEB_REQUIRED)
     for field, value in changes.items():
         setattr(seller, field, value.value if isinstance(value, District) else value)
     if sectors is not None:
@@ -131,9 +128,7 @@ async def decide(
     session: AsyncSession, seller_id: str, decision: Decision, body: DecisionIn, identity: Identity
 ) -> SellerOut:
     if decision in REASON_REQUIRED and not body.reason:
-        raise UnprocessableContent(
-            "Invalid fields: reason.", errors=[{"field": "reason", "reason": f"required to {decision.value}"}]
-        )
+        raise invalid_field("reason", f"required to {decision.value}")
     repo = SellerRepository(session)
     seller = await _load(repo, seller_id, identity)
     current = SellerStatus(seller.status)
@@ -228,8 +223,8 @@ async def search(
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     # A seller key lists only its own account.
     only_id = identity.subject if identity.role is Role.SELLER else None
-    sellers = await SellerReads(db).search(
-        limit=limit + 1,
+    found = await SellerReads(db).search(
+        limit=fetch_size(limit),
         after=after,
         status=status.value if status else None,
         sector=sector,
@@ -237,9 +232,5 @@ async def search(
         name=name,
         only_id=only_id,
     )
-    next_cursor = None
-    if len(sellers) > limit:
-        last = sellers[limit - 1]
-        next_cursor = encode_cursor({"t": last["created_at"].isoformat(), "id": last["id"]})
-        sellers = sellers[:limit]
+    sellers, next_cursor = keyset_page(found, limit, lambda s: {"t": s["created_at"].isoformat(), "id": s["id"]})
     return Page[SellerOut](items=[SellerOut.model_validate(s) for s in sellers], next_cursor=next_cursor)

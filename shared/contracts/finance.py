@@ -7,13 +7,12 @@ decimal strings in the application's single currency (no more places than the cu
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, ClassVar, Self
 
 from pydantic import Field, model_validator
 
 from shared.contracts.envelope import EventData
-from shared.money import minor_units
+from shared.money import check_places
 
 __all__ = [
     "TOPIC",
@@ -56,14 +55,11 @@ class _ApplicationEvent(EventData):
     def _amounts_fit_currency(self) -> Self:
         if not self.AMOUNT_FIELDS:
             return self
-        try:
-            places = minor_units(self.currency)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
         for name in self.AMOUNT_FIELDS:
-            exponent = Decimal(getattr(self, name)).as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > places:
-                raise ValueError(f"{name}: {self.currency} allows at most {places} decimal places")
+            try:
+                check_places(getattr(self, name), self.currency)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
 

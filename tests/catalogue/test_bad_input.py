@@ -48,7 +48,7 @@ BAD_LISTINGS: list[tuple[str, dict[str, Any], str]] = [
     ("negative stock", {"on_hand": -1}, "on_hand"),
     ("3 decimals in USD", {"price": {"amount": "15.005", "currency": "USD"}}, "price"),
     ("decimals in RWF", {"price": {"amount": "1500.5", "currency": "RWF"}}, "price"),
-    ("unknown currency", {"price": {"amount": "15.00", "currency": "XYZ"}}, "price"),
+    ("unknown currency", {"price": {"amount": "15.00", "currency": "XYZ"}}, "price.currency"),
     ("lower-case currency", {"price": {"amount": "15.00", "currency": "usd"}}, "price.currency"),
     ("negative price", {"price": {"amount": "-1.00", "currency": "USD"}}, "price.amount"),
     ("zero price", {"price": {"amount": "0.00", "currency": "USD"}}, "price"),

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from shared.money import Money, format_minor, minor_units, quantize, to_minor
+from shared.money import Money, MoneyIn, check_places, format_minor, minor_units, quantize, to_minor
 
 
 def test_minor_units_follow_iso_4217() -> None:
@@ -48,3 +48,24 @@ def test_amounts_are_written_with_ascii_digits(amount: str) -> None:
     # `\d` in the pattern took any Unicode digit, and Decimal() then read it as a number.
     with pytest.raises(ValidationError):
         Money(amount=amount, currency="USD")
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("1.500", "USD"), ("1.0", "RWF"), ("12.5", "UGX"), ("0.0001", "KWD")])
+def test_places_as_written_count_trailing_zeros_included(amount: str, currency: str) -> None:
+    with pytest.raises(ValueError, match="decimal places"):
+        check_places(amount, currency)
+    with pytest.raises(ValidationError):
+        MoneyIn(amount=amount, currency=currency)
+
+
+def test_money_in_is_strict_and_names_the_field() -> None:
+    assert MoneyIn(amount="12.50", currency="USD").minor == 1250
+    with pytest.raises(ValidationError) as extra:
+        MoneyIn.model_validate({"amount": "1", "currency": "USD", "rate": "2"})
+    assert extra.value.errors()[0]["loc"] == ("rate",)
+    with pytest.raises(ValidationError) as digits:
+        MoneyIn(amount="\uff11", currency="USD")
+    assert digits.value.errors()[0]["loc"] == ("amount",)
+    with pytest.raises(ValidationError) as unknown:
+        MoneyIn(amount="1", currency="ZZZ")
+    assert unknown.value.errors()[0]["loc"] == ("currency",)

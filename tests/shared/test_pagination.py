@@ -1,7 +1,7 @@
 import pytest
 
 from shared.errors import BadRequest
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor, fetch_size, keyset_page, split_page
 
 
 def test_cursor_round_trips_and_is_opaque() -> None:
@@ -14,3 +14,18 @@ def test_cursor_round_trips_and_is_opaque() -> None:
 def test_malformed_cursor_is_a_bad_request(cursor: str) -> None:
     with pytest.raises(BadRequest):
         decode_cursor(cursor, ("t", "id"))
+
+
+def test_keyset_page_cuts_the_extra_row_and_points_at_the_last_kept() -> None:
+    rows = list(range(fetch_size(3)))
+    page, cursor = keyset_page(rows, 3, lambda r: {"n": r})
+    assert page == [0, 1, 2]
+    assert cursor is not None
+    assert decode_cursor(cursor, ("n",)) == {"n": 2}
+
+
+@pytest.mark.parametrize("found", [0, 2, 3])
+def test_keyset_page_has_no_cursor_on_the_last_page(found: int) -> None:
+    page, cursor = keyset_page(list(range(found)), 3, lambda r: {"n": r})
+    assert (page, cursor) == (list(range(found)), None)
+    assert split_page(list(range(found)), 3) == (list(range(found)), False)

@@ -21,6 +21,7 @@ from shared.db import utcnow
 from shared.errors import (
     Gone,
 )
+from shared.pagination import fetch_size, split_page
 
 
 def change_row(listing_id: str, op: ChangeOp, version: int, at: datetime, reason: str | None = None) -> dict[str, Any]:
@@ -47,9 +48,7 @@ async def feed_changes(session: AsyncSession, cursor: str, limit: int, ctx: Cata
             f"This cursor is ahead of the change log (the feed was reset); take a new snapshot (GET {SNAPSHOT_PATH}).",
             snapshot=SNAPSHOT_PATH,
         )
-    rows = list(await repo.feed.changes_after(after, limit + 1))
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    rows, has_more = split_page(await repo.feed.changes_after(after, fetch_size(limit)), limit)
     next_seq = rows[-1].seq if rows else after
     last: dict[str, Any] = {}
     for row in rows:

@@ -13,7 +13,7 @@ from services.catalogue.schemas import (
     FxRatesOut,
 )
 from shared.auth import IdentityDep
-from shared.errors import UnprocessableContent
+from shared.errors import invalid_field
 from shared.idempotency import CommandDep
 from shared.read import ReadSessionDep
 from shared.types import Currency
@@ -27,9 +27,7 @@ async def put_fx_rate(
 ) -> Response:
     """Set the indicative rate 1 `base` = `rate` `quote` (ops only); the path must match the body."""
     if (base, quote) != (body.base, body.quote):
-        raise UnprocessableContent(
-            "Invalid fields: base.", errors=[{"field": "base", "reason": "the path pair must match the body"}]
-        )
+        raise invalid_field("base", "the path pair must match the body")
     return await command.run(lambda s: service.set_fx_rate(s, body, identity))
 
 

@@ -6,7 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalogue.context import (
     FX_CLOCK_SKEW,
-    invalid,
 )
 from services.catalogue.fx.repository import FxRepository
 from services.catalogue.models import (
@@ -23,6 +22,7 @@ from shared.auth import Identity
 from shared.db import utcnow
 from shared.errors import (
     Conflict,
+    invalid,
 )
 from shared.outbox import lock_aggregate
 

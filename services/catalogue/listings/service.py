@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,7 +20,6 @@ from services.catalogue.categories import CATEGORIES, Category, allowed_hs_prefi
 from services.catalogue.context import (
     EVENTS,
     CatalogueContext,
-    invalid,
 )
 from services.catalogue.domain import (
     ChangeOp,
@@ -66,8 +65,10 @@ from shared.errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
+    invalid,
+    invalid_field,
 )
-from shared.money import Money, format_minor, minor_units
+from shared.money import Money, MoneyIn, format_minor, minor_units
 from shared.pagination import (
     MalformedCursor,
     Page,
@@ -76,7 +77,8 @@ from shared.pagination import (
     cursor_int,
     cursor_text,
     decode_cursor,
-    encode_cursor,
+    fetch_size,
+    keyset_page,
 )
 
 
@@ -505,14 +507,11 @@ def _price_bound(value: str | None, currency: str | None, name: str) -> int | No
         return None
     assert currency is not None
     try:
-        amount = Decimal(value)
-        Money(amount=value, currency=currency)
-    except (InvalidOperation, ValueError):
+        bound = MoneyIn(amount=value, currency=currency)
+    except ValueError:
         places = minor_units(currency)
-        raise invalid(
-            [{"field": name, "reason": f"must be a non-negative amount with at most {places} decimal places"}]
-        ) from None
-    return int(amount.scaleb(minor_units(currency)))
+        raise invalid_field(name, f"must be a non-negative amount with at most {places} decimal places") from None
+    return bound.minor
 
 
 async def search(
@@ -575,21 +574,23 @@ async def search(
         availability=availability_filter,
     )
     after = _decode_sort_key(cursor, sort) if cursor else None
-    listings: Sequence[Listing | ListingRow]
+
+    def position(last: Listing | ListingRow) -> dict[str, Any]:
+        return {"s": sort.value, "k": _sort_key(last, sort)}
+
+    page: Sequence[Listing | ListingRow]
     if isinstance(session, Database):
         # The hot path: Core statements and the cached rates (the `Database` given instead of a session).
         reads = ListingReads(session)
-        listings = await reads.search(filters, sort=sort.value, order=_SORTS[sort], after=after, limit=limit + 1)
+        rows = await reads.search(filters, sort=sort.value, order=_SORTS[sort], after=after, limit=fetch_size(limit))
+        page, next_cursor = keyset_page(rows, limit, position)
         rates = await RATES.get(session)
     else:
         repo = Repositories(session)
-        listings = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=limit + 1)
+        found = await repo.listings.search(filters, order=_SORTS[sort], after=after, limit=fetch_size(limit))
+        page, next_cursor = keyset_page(found, limit, position)
         rates = await rate_table(repo)
-    next_cursor = None
-    if len(listings) > limit:
-        listings = listings[:limit]
-        next_cursor = encode_cursor({"s": sort.value, "k": _sort_key(listings[-1], sort)})
-    return Page[ListingOut](items=[listing_out(x, rates, ctx) for x in listings], next_cursor=next_cursor)
+    return Page[ListingOut](items=[listing_out(x, rates, ctx) for x in page], next_cursor=next_cursor)
 
 
 def _category_out(node: Category) -> CategoryOut:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalogue.context import (
     EVENTS,
     RECENT_ADJUSTMENTS,
-    invalid,
 )
 from services.catalogue.domain import (
     ChangeOp,
@@ -39,6 +38,7 @@ from shared.contracts.orders import OrderPlacedV1
 from shared.db import utcnow
 from shared.errors import (
     Conflict,
+    invalid,
 )
 
 

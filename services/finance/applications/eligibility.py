@@ -19,7 +19,7 @@ from services.finance.models import Application, OrderProjection
 from services.finance.projections.repository import ProjectionRepository
 from services.finance.repository import ApplicationRepository
 from shared.db import utcnow
-from shared.errors import UnprocessableContent
+from shared.errors import invalid_field
 from shared.money import minor_units
 
 __all__ = ["evaluate", "refuse_foreign_orders"]
@@ -115,7 +115,4 @@ async def refuse_foreign_orders(session: AsyncSession, seller_id: str, order_ids
     ]
     foreign = foreign_orders(seller_id, linked)
     if foreign:
-        raise UnprocessableContent(
-            "Invalid fields: linked_order_ids.",
-            errors=[{"field": "linked_order_ids", "reason": f"orders of another seller: {', '.join(sorted(foreign))}"}],
-        )
+        raise invalid_field("linked_order_ids", f"orders of another seller: {', '.join(sorted(foreign))}")

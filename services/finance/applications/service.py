@@ -20,7 +20,6 @@ from services.finance.context import (
     MAX_SELLER_ID,
     REEVALUATED,
     currency_places,
-    invalid,
     refuse_extra_places,
     role_of,
 )
@@ -42,9 +41,9 @@ from shared.auth import Identity
 from shared.auth import Role as KeyRole
 from shared.contracts import finance as events
 from shared.db import utcnow
-from shared.errors import Forbidden
+from shared.errors import Forbidden, invalid_field
 from shared.money import format_minor, to_minor
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 # --------------------------------------------------------------------------------------------------
 # seller commands
@@ -229,7 +228,7 @@ async def search(
         position = decode_cursor(cursor, ("t", "id"))
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     if (min_amount is not None or max_amount is not None) and currency is None:
-        raise invalid("currency", "required with min_amount or max_amount")
+        raise invalid_field("currency", "required with min_amount or max_amount")
     if currency is not None:
         currency_places(currency)
     statuses: tuple[str, ...] = (status.value,) if status else ()
@@ -246,12 +245,8 @@ async def search(
         submitted_before=now - timedelta(days=min_age_days) if min_age_days is not None else None,
         submitted_after=now - timedelta(days=max_age_days) if max_age_days is not None else None,
     )
-    rows = await QueueRepository(session).search(filters, limit=limit + 1, after=after)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
-        rows = rows[:limit]
+    found = await QueueRepository(session).search(filters, limit=fetch_size(limit), after=after)
+    rows, next_cursor = keyset_page(found, limit, lambda r: {"t": r.created_at.isoformat(), "id": r.id})
     items = [
         ApplicationSummary(
             id=r.id,

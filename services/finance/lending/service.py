@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.finance.aggregate import balance_of, event_fields, load_visible, publish, schedule_of, transition
 from services.finance.applications.eligibility import evaluate
 from services.finance.config import FinanceConfig, Product
-from services.finance.context import SYSTEM_ACTOR, invalid, refuse_extra_places, role_of, today
+from services.finance.context import SYSTEM_ACTOR, refuse_extra_places, role_of, today
 from services.finance.domain import (
     Action,
     Role,
@@ -43,7 +43,7 @@ from services.finance.schemas import (
 from shared.auth import Identity
 from shared.contracts import finance as events
 from shared.db import utcnow
-from shared.errors import Conflict
+from shared.errors import Conflict, invalid_field
 from shared.money import format_minor, to_minor
 
 
@@ -76,10 +76,10 @@ async def approve(
     )
     approved_minor = to_minor(body.amount, app.currency)
     if approved_minor > app.requested_minor:
-        raise invalid("amount", "must not exceed the requested amount")
+        raise invalid_field("amount", "must not exceed the requested amount")
     limit = min(config.max_instalments, app.tenor_days)
     if body.instalments > limit:
-        raise invalid("instalments", f"at most {limit} for this tenor")
+        raise invalid_field("instalments", f"at most {limit} for this tenor")
     terms = config.products[Product(app.product)]
     rate = body.annual_rate if body.annual_rate is not None else terms.annual_rate
     fees = to_minor(body.fees, app.currency) if body.fees is not None else fee_minor(approved_minor, terms.fee_rate)
@@ -119,7 +119,7 @@ async def disburse(
     next_status(Status(app.status), Action.DISBURSE, role_of(identity))
     on = body.disbursed_on or today()
     if on > today():
-        raise invalid("disbursed_on", "must not be in the future")
+        raise invalid_field("disbursed_on", "must not be in the future")
     assert app.approved_minor is not None
     assert app.annual_rate is not None
     assert app.fees_minor is not None
@@ -176,12 +176,12 @@ async def record_repayment(
     refuse_extra_places(places_error(body.amount, app.currency, "amount"))
     paid_on = body.paid_on or today()
     if paid_on > today():
-        raise invalid("paid_on", "must not be in the future")
+        raise invalid_field("paid_on", "must not be in the future")
     assert app.accrued_to is not None
     assert app.annual_rate is not None
     if paid_on < app.accrued_to:
         last = app.accrued_to.isoformat()
-        raise invalid("paid_on", f"must not be before {last}, the last repayment or disbursement")
+        raise invalid_field("paid_on", f"must not be before {last}, the last repayment or disbursement")
     amount_minor = to_minor(body.amount, app.currency)
     after, allocation = apply_repayment(balance_of(app), amount_minor, paid_on, Decimal(app.annual_rate), config)
     app.principal_outstanding_minor = after.principal_minor

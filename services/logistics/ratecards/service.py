@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.logistics.context import invalid
 from services.logistics.ratecards.cache import RateCardCache
 from services.logistics.ratecards.convert import card_from_input, card_out, card_values
 from services.logistics.ratecards.repository import RateCardRepository
@@ -16,8 +15,8 @@ from services.logistics.schemas import RateCardIn, RateCardOut
 from shared.auth import Identity
 from shared.constraints import violations_as_problems
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound
-from shared.pagination import Page, cursor_int, cursor_text, decode_cursor, encode_cursor
+from shared.errors import Conflict, NotFound, invalid
+from shared.pagination import Page, cursor_int, cursor_text, decode_cursor, fetch_size, keyset_page
 
 _RACE = {
     "uq_rate_cards_card_id_version": lambda: Conflict(
@@ -64,12 +63,8 @@ async def search(
     if cursor:
         position = decode_cursor(cursor, ("c", "v"))
         after = (cursor_text(position["c"], max_length=64), cursor_int(position["v"], minimum=1, maximum=2**31 - 1))
-    rows = await RateCardRepository(session).search(
-        limit=limit + 1, after=after, mode=mode, origin=origin, destination=destination
+    found = await RateCardRepository(session).search(
+        limit=fetch_size(limit), after=after, mode=mode, origin=origin, destination=destination
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"c": last.card_id, "v": last.version})
-        rows = rows[:limit]
+    rows, next_cursor = keyset_page(found, limit, lambda r: {"c": r.card_id, "v": r.version})
     return Page[RateCardOut](items=[card_out(r) for r in rows], next_cursor=next_cursor)

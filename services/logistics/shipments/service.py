@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.logistics.context import EVENTS, invalid, owner_of, sees_all
+from services.logistics.context import EVENTS, owner_of, sees_all
 from services.logistics.domain.pricing import booking_refusal
 from services.logistics.domain.tracking import (
     Classifier,
@@ -40,9 +40,9 @@ from shared.auth import Identity, Role
 from shared.contracts import logistics as events
 from shared.contracts.orders import OrderConfirmedV1
 from shared.db import utcnow
-from shared.errors import NotFound
+from shared.errors import NotFound, invalid
 from shared.outbox import lock_aggregate
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 from shared.state_machine import InvalidTransition
 
 __all__ = ["book_for_order", "cancel_for_order", "get_shipment", "search", "track"]
@@ -130,18 +130,14 @@ async def search(
         position = decode_cursor(cursor, ("t", "id"))
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     repo = ShipmentRepository(session)
-    rows = await repo.search(
-        limit=limit + 1,
+    found = await repo.search(
+        limit=fetch_size(limit),
         after=after,
         order_id=order_id,
         status=status.value if status else None,
         visible=_visibility(identity),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "id": last.id})
-        rows = rows[:limit]
+    rows, next_cursor = keyset_page(found, limit, lambda r: {"t": r.created_at.isoformat(), "id": r.id})
     timelines = await repo.timelines([r.id for r in rows])
     items = [_shipment_out(r, [_event_of(e) for e in timelines[r.id]]) for r in rows]
     return Page[ShipmentOut](items=items, next_cursor=next_cursor)
