@@ -9,15 +9,15 @@ money) share the statuses, products and rounding, and are pinned section by sect
 tests/finance/test_domain.py and test_money.py. The service's areas (applications, lending,
 projections, insights) are where the split by area lives.
 
-The lifecycle keeps its own table rather than `shared.state_machine.StateMachine`, which maps an action
-to one target: here EDIT and RECORD_REPAYMENT keep the state they start from, RELEASE returns to the
-state the hold interrupted, and each action is open to some roles only. The refusal is the kit's:
-`IllegalTransition` is a `shared.state_machine.InvalidTransition` (409, naming the current state).
+The lifecycle is a `shared.state_machine.StateMachine` declared per source (EDIT and RECORD_REPAYMENT
+keep the state they start from); around it, each action is open to some roles only, and RELEASE
+returns to the state the hold interrupted, which only the application's history knows. The refusal is
+the kit's: `IllegalTransition` is `shared.state_machine.InvalidTransition` (409, naming the current state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -26,7 +26,7 @@ from enum import StrEnum
 from services.finance.config import DEFAULT_CONFIG, FinanceConfig, GuaranteeScheme, Product
 from shared.errors import Forbidden, UnprocessableContent
 from shared.money import format_minor, quantize, to_minor
-from shared.state_machine import InvalidTransition
+from shared.state_machine import InvalidTransition, StateMachine
 
 __all__ = [
     "ACTORS",
@@ -41,6 +41,7 @@ __all__ = [
     "Balance",
     "Eligibility",
     "IllegalTransition",
+    "LIFECYCLE",
     "Instalment",
     "LinkedOrder",
     "Role",
@@ -117,27 +118,33 @@ HOLDABLE = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW, Status.APPROVED})
 EDITABLE = frozenset({Status.DRAFT, Status.SUBMITTED})
 
 #: (state, action) -> next state. RELEASE is absent: it returns to the state the hold interrupted.
-TRANSITIONS: dict[tuple[Status, Action], Status] = {
-    (Status.DRAFT, Action.EDIT): Status.DRAFT,
-    (Status.SUBMITTED, Action.EDIT): Status.SUBMITTED,
-    (Status.DRAFT, Action.SUBMIT): Status.SUBMITTED,
-    (Status.DRAFT, Action.WITHDRAW): Status.WITHDRAWN,
-    (Status.SUBMITTED, Action.WITHDRAW): Status.WITHDRAWN,
-    (Status.UNDER_REVIEW, Action.WITHDRAW): Status.WITHDRAWN,
-    (Status.ON_HOLD, Action.WITHDRAW): Status.WITHDRAWN,
-    (Status.SUBMITTED, Action.TAKE_FOR_REVIEW): Status.UNDER_REVIEW,
-    (Status.UNDER_REVIEW, Action.APPROVE): Status.APPROVED,
-    (Status.UNDER_REVIEW, Action.REJECT): Status.REJECTED,
-    (Status.APPROVED, Action.DISBURSE): Status.DISBURSED,
-    (Status.DISBURSED, Action.RECORD_REPAYMENT): Status.DISBURSED,
-    (Status.IN_ARREARS, Action.RECORD_REPAYMENT): Status.IN_ARREARS,
-    (Status.DISBURSED, Action.SETTLE): Status.REPAID,
-    (Status.IN_ARREARS, Action.SETTLE): Status.REPAID,
-    (Status.DISBURSED, Action.MARK_ARREARS): Status.IN_ARREARS,
-    (Status.IN_ARREARS, Action.CURE): Status.DISBURSED,
-    (Status.IN_ARREARS, Action.WRITE_OFF): Status.WRITTEN_OFF,
-    **{(status, Action.HOLD): Status.ON_HOLD for status in HOLDABLE},
-}
+LIFECYCLE: StateMachine[Action, Status] = StateMachine.from_table(
+    "application",
+    {
+        (Status.DRAFT, Action.EDIT): Status.DRAFT,
+        (Status.SUBMITTED, Action.EDIT): Status.SUBMITTED,
+        (Status.DRAFT, Action.SUBMIT): Status.SUBMITTED,
+        (Status.DRAFT, Action.WITHDRAW): Status.WITHDRAWN,
+        (Status.SUBMITTED, Action.WITHDRAW): Status.WITHDRAWN,
+        (Status.UNDER_REVIEW, Action.WITHDRAW): Status.WITHDRAWN,
+        (Status.ON_HOLD, Action.WITHDRAW): Status.WITHDRAWN,
+        (Status.SUBMITTED, Action.TAKE_FOR_REVIEW): Status.UNDER_REVIEW,
+        (Status.UNDER_REVIEW, Action.APPROVE): Status.APPROVED,
+        (Status.UNDER_REVIEW, Action.REJECT): Status.REJECTED,
+        (Status.APPROVED, Action.DISBURSE): Status.DISBURSED,
+        (Status.DISBURSED, Action.RECORD_REPAYMENT): Status.DISBURSED,
+        (Status.IN_ARREARS, Action.RECORD_REPAYMENT): Status.IN_ARREARS,
+        (Status.DISBURSED, Action.SETTLE): Status.REPAID,
+        (Status.IN_ARREARS, Action.SETTLE): Status.REPAID,
+        (Status.DISBURSED, Action.MARK_ARREARS): Status.IN_ARREARS,
+        (Status.IN_ARREARS, Action.CURE): Status.DISBURSED,
+        (Status.IN_ARREARS, Action.WRITE_OFF): Status.WRITTEN_OFF,
+        **{(status, Action.HOLD): Status.ON_HOLD for status in HOLDABLE},
+    },
+    refusal="Cannot {action} an application that is {current}; it must be {allowed}.",
+)
+#: The same moves as `(state, action) -> state`, read from the machine.
+TRANSITIONS: Mapping[tuple[Status, Action], Status] = LIFECYCLE.table()
 
 #: Who may take each action. SETTLE, CURE and MARK_ARREARS follow from the money, never from a click.
 ACTORS: dict[Action, frozenset[Role]] = {
@@ -164,8 +171,8 @@ REASON_REQUIRED = frozenset({Action.REJECT, Action.WRITE_OFF, Action.HOLD})
 ORDER_BACKED = frozenset({Product.PURCHASE_ORDER_FINANCE, Product.INVOICE_FINANCE})
 
 
-class IllegalTransition(InvalidTransition):
-    """The action does not apply to the application's current state (409)."""
+#: The action does not apply to the application's current state: the kit's 409.
+IllegalTransition = InvalidTransition
 
 
 class ActionNotPermitted(Forbidden):
@@ -199,14 +206,7 @@ def next_status(
                 current_status=current.value,
             )
         return held_from
-    target = TRANSITIONS.get((current, action))
-    if target is None:
-        allowed = sorted(s.value for (s, a) in TRANSITIONS if a is action)
-        raise IllegalTransition(
-            f"Cannot {action.value} an application that is {current.value}; it must be {', '.join(allowed)}.",
-            current_status=current.value,
-        )
-    return target
+    return LIFECYCLE.next(current, action)
 
 
 def ensure_editable(current: Status) -> None:

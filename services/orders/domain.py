@@ -20,6 +20,7 @@ import orjson
 from services.orders.config import DEFAULT_RULES, OrdersRules
 from shared.errors import Conflict, UnprocessableContent
 from shared.money import format_minor, quantize, to_minor
+from shared.state_machine import InvalidTransition, StateMachine
 
 __all__ = [
     "CANCEL_ROLES",
@@ -33,6 +34,7 @@ __all__ = [
     "FreightQuote",
     "FxRate",
     "IllegalTransition",
+    "LIFECYCLE",
     "Incoterm",
     "LandedCost",
     "LandedCostLine",
@@ -130,18 +132,24 @@ _P, _C, _S = OrderStatus.PENDING, OrderStatus.CONFIRMED, OrderStatus.SHIPPED
 #: (status, action) → status: every legal move. Booking outcomes keep the order confirmed but are
 #: still moves (they enter the history). `shipment_delivered` on a confirmed order is legal because
 #: logistics' events may overtake each other: delivered before dispatched still ends delivered.
-TRANSITIONS: dict[tuple[OrderStatus, Action], OrderStatus] = {
-    (_P, Action.STOCK_RESERVED): OrderStatus.CONFIRMED,
-    (_P, Action.STOCK_REJECTED): OrderStatus.REJECTED,
-    (_P, Action.TIMEOUT): OrderStatus.REJECTED,
-    (_P, Action.CANCEL): OrderStatus.CANCELLED,
-    (_C, Action.CANCEL): OrderStatus.CANCELLED,
-    (_C, Action.SHIPMENT_BOOKED): OrderStatus.CONFIRMED,
-    (_C, Action.SHIPMENT_BOOKING_FAILED): OrderStatus.CONFIRMED,
-    (_C, Action.SHIPMENT_DISPATCHED): OrderStatus.SHIPPED,
-    (_C, Action.SHIPMENT_DELIVERED): OrderStatus.DELIVERED,
-    (_S, Action.SHIPMENT_DELIVERED): OrderStatus.DELIVERED,
-}
+LIFECYCLE: StateMachine[Action, OrderStatus] = StateMachine.from_table(
+    "order",
+    {
+        (_P, Action.STOCK_RESERVED): OrderStatus.CONFIRMED,
+        (_P, Action.STOCK_REJECTED): OrderStatus.REJECTED,
+        (_P, Action.TIMEOUT): OrderStatus.REJECTED,
+        (_P, Action.CANCEL): OrderStatus.CANCELLED,
+        (_C, Action.CANCEL): OrderStatus.CANCELLED,
+        (_C, Action.SHIPMENT_BOOKED): OrderStatus.CONFIRMED,
+        (_C, Action.SHIPMENT_BOOKING_FAILED): OrderStatus.CONFIRMED,
+        (_C, Action.SHIPMENT_DISPATCHED): OrderStatus.SHIPPED,
+        (_C, Action.SHIPMENT_DELIVERED): OrderStatus.DELIVERED,
+        (_S, Action.SHIPMENT_DELIVERED): OrderStatus.DELIVERED,
+    },
+    refusal="Cannot {verb} an order that is {current}; it must be {allowed}.",
+)
+#: The same moves as `(status, action) -> status`, read from the machine (tests and the saga's docs).
+TRANSITIONS: Mapping[tuple[OrderStatus, Action], OrderStatus] = LIFECYCLE.table()
 
 
 class Effect(StrEnum):
@@ -193,8 +201,8 @@ def _absorbed(status: OrderStatus, action: Action) -> tuple[Effect, ...]:
     return ()  # a duplicate, or a stale event the order has moved past (dispatched after delivered)
 
 
-class IllegalTransition(Conflict):
-    """A command that the order's status forbids (cancel a shipped order): 409 problem+json."""
+#: A command that the order's status forbids (cancel a shipped order): the kit's 409 problem+json.
+IllegalTransition = InvalidTransition
 
 
 @dataclass(frozen=True)
@@ -209,13 +217,7 @@ class Decision:
 
 def next_status(status: OrderStatus, action: Action) -> OrderStatus:
     """The status `action` leads to; IllegalTransition if the table has no such move."""
-    try:
-        return TRANSITIONS[(status, action)]
-    except KeyError:
-        raise IllegalTransition(
-            f"Cannot {action.value.replace('_', ' ')} an order that is {status.value}.",
-            current_status=status.value,
-        ) from None
+    return LIFECYCLE.next(status, action)
 
 
 def decide(status: OrderStatus, action: Action) -> Decision:
@@ -225,15 +227,14 @@ def decide(status: OrderStatus, action: Action) -> Decision:
     passes its contract goes unanswered, so one that finds the order elsewhere is absorbed, with an
     effect when the story needs repair (RELEASE_STOCK) or a human (FLAG_ANOMALY).
     """
-    key = (status, action)
-    if key in TRANSITIONS:
-        target = TRANSITIONS[key]
+    target = LIFECYCLE.target(status, action)
+    if target is not None:
         reason = None
         if target is OrderStatus.REJECTED:
             reason = RejectReason.TIMEOUT if action is Action.TIMEOUT else RejectReason.STOCK
-        return Decision(target, moved=True, effects=_MOVE_EFFECTS[key], reject_reason=reason)
+        return Decision(target, moved=True, effects=_MOVE_EFFECTS[(status, action)], reject_reason=reason)
     if action.is_command:
-        next_status(status, action)  # raises
+        raise LIFECYCLE.refuse(status, action)
     return Decision(status, moved=False, effects=_absorbed(status, action))
 
 

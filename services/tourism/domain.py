@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from shared.errors import Conflict, UnprocessableContent
 from shared.money import minor_units, quantize, to_minor
+from shared.state_machine import InvalidTransition, StateMachine
 
 from .config import TourismFigures
 
@@ -32,6 +33,7 @@ __all__ = [
     "CapacityRules",
     "Hold",
     "IllegalTransition",
+    "LIFECYCLE",
     "InsufficientCapacity",
     "OfferKind",
     "OfferTerms",
@@ -100,8 +102,8 @@ class PricingUnit(StrEnum):
 # --- errors ----------------------------------------------------------------------------------------
 
 
-class IllegalTransition(Conflict):
-    """The booking is not in a state the action may start from (409)."""
+#: The booking is not in a state the action may start from: the kit's 409 (naming the current state).
+IllegalTransition = InvalidTransition
 
 
 class InsufficientCapacity(Conflict):
@@ -401,23 +403,24 @@ class Action(StrEnum):
     RECORD_NO_SHOW = "record_no_show"
 
 
-TRANSITIONS: dict[tuple[BookingStatus, Action], BookingStatus] = {
-    (BookingStatus.HELD, Action.CONFIRM): BookingStatus.CONFIRMED,
-    (BookingStatus.HELD, Action.EXPIRE): BookingStatus.EXPIRED,
-    (BookingStatus.HELD, Action.RELEASE): BookingStatus.CANCELLED_HOLD,
-    (BookingStatus.CONFIRMED, Action.CANCEL): BookingStatus.CANCELLED,
-    (BookingStatus.CONFIRMED, Action.RESCHEDULE): BookingStatus.CONFIRMED,
-    (BookingStatus.CONFIRMED, Action.RECORD_NO_SHOW): BookingStatus.NO_SHOW,
-}
+LIFECYCLE: StateMachine[Action, BookingStatus] = StateMachine.from_table(
+    "booking",
+    {
+        (BookingStatus.HELD, Action.CONFIRM): BookingStatus.CONFIRMED,
+        (BookingStatus.HELD, Action.EXPIRE): BookingStatus.EXPIRED,
+        (BookingStatus.HELD, Action.RELEASE): BookingStatus.CANCELLED_HOLD,
+        (BookingStatus.CONFIRMED, Action.CANCEL): BookingStatus.CANCELLED,
+        (BookingStatus.CONFIRMED, Action.RESCHEDULE): BookingStatus.CONFIRMED,
+        (BookingStatus.CONFIRMED, Action.RECORD_NO_SHOW): BookingStatus.NO_SHOW,
+    },
+    refusal="Cannot {action} a booking that is {current}; it must be {allowed}.",
+)
+#: The same moves as `(status, action) -> status`, read from the machine.
+TRANSITIONS: Mapping[tuple[BookingStatus, Action], BookingStatus] = LIFECYCLE.table()
 
 
 def next_status(current: BookingStatus, action: Action) -> BookingStatus:
-    try:
-        return TRANSITIONS[(current, action)]
-    except KeyError:
-        raise IllegalTransition(
-            f"Cannot {action.value} a booking that is {current.value}.", current_status=current.value
-        ) from None
+    return LIFECYCLE.next(current, action)
 
 
 def effective_status(status: BookingStatus, expires_at: datetime | None, now: datetime) -> BookingStatus:

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from shared.contracts.envelope import EventData
 from shared.money import check_places
+from shared.types import Id, Line, Text
 
 __all__ = [
     "TOPIC",
@@ -28,12 +29,11 @@ __all__ = [
 
 TOPIC = "finance.events"
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
 #: ASCII digits only (`\d` would take Unicode digits); 15 integer digits keep any amount in a BIGINT.
 DecimalString = Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]{1,3})?$", examples=["1500.00"])]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Days = Annotated[int, Field(gt=0, le=2_147_483_647)]
-Reason = Annotated[str, Field(min_length=1, max_length=1000)]
+Reason = Annotated[str, Text(1000)]
 Rate = Annotated[str, Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,6})?$", examples=["0.18"])]
 
 
@@ -45,7 +45,7 @@ class _ApplicationEvent(EventData):
     application_id: Id
     seller_id: Id
     #: purchase_order_finance | invoice_finance | pre_shipment | lc_confirmation | guarantee
-    product: Annotated[str, Field(min_length=1, max_length=32)]
+    product: Annotated[str, Line(32)]
     currency: Currency
     #: Who acted: a lender's or seller's id, or "system".
     actor: Id
@@ -99,7 +99,7 @@ class ApplicationDisbursedV1(_ApplicationEvent):
     disbursed_amount: DecimalString
     #: Principal, interest and fees over the whole schedule.
     total_scheduled: DecimalString
-    disbursement_reference: Annotated[str, Field(min_length=1, max_length=64)]
+    disbursement_reference: Id
     disbursed_on: date
     maturity_on: date
 

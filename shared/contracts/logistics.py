@@ -18,6 +18,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData
+from shared.types import Id, Line, Text
 
 __all__ = [
     "TOPIC",
@@ -33,8 +34,6 @@ __all__ = [
 
 TOPIC = "logistics.events"
 
-#: Ids are opaque strings of bounded length; a longer one breaks the contract (and goes to the DLQ).
-Id = Annotated[str, Field(min_length=1, max_length=64)]
 #: Non-negative decimal string, ASCII digits only (`\d` would take other scripts' digits).
 Amount = Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$", examples=["412.50"])]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
@@ -44,7 +43,7 @@ Incoterm = Literal["EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB"
 #: Int32-sized positive counts.
 Days = Annotated[int, Field(gt=0, le=2_147_483_647)]
 Version = Annotated[int, Field(gt=0, le=2_147_483_647)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Note = Annotated[str, Text(500)]
 
 
 class QuoteLeg(BaseModel):
@@ -52,7 +51,7 @@ class QuoteLeg(BaseModel):
 
     rate_card_id: Id
     rate_card_version: Version
-    carrier: Annotated[str, Field(min_length=1, max_length=200)]
+    carrier: Annotated[str, Line(200)]
     mode: Mode
     origin: Locode
     destination: Locode
@@ -66,7 +65,7 @@ class QuoteOptionData(BaseModel):
 
     option_id: Id
     mode: Mode
-    carrier: Annotated[str, Field(min_length=1, max_length=500)]
+    carrier: Annotated[str, Line(500)]
     total: Amount
     currency: Currency
     transit_days: Days
@@ -81,14 +80,14 @@ class QuoteIssuedV1(EventData):
     TYPE: ClassVar[str] = "rw.ewtp.quote.issued.v1"
     quote_id: Id
     #: Who asked: `<role>:<seller id | marketplace id | key id>` (a bound subject may be 100 long).
-    requested_by: Annotated[str, Field(min_length=1, max_length=200)]
+    requested_by: Annotated[str, Line(200)]
     origin: Locode
     destination: Locode
     incoterm: Incoterm
     actual_weight_kg: Amount
     options: list[QuoteOptionData] = Field(max_length=64)
     #: Why there is no option (no lane, no card valid on the day); None when there are options.
-    reason: Text | None = None
+    reason: Note | None = None
     occurred_at: datetime
 
 
@@ -104,7 +103,7 @@ class ShipmentBookedV1(_ShipmentEvent):
     TYPE: ClassVar[str] = "rw.ewtp.shipment.booked.v1"
     shipment_id: Id
     quote_id: Id
-    carrier: Annotated[str, Field(min_length=1, max_length=500)]
+    carrier: Annotated[str, Line(500)]
     mode: Mode
     tracking_number: Id
 
@@ -112,7 +111,7 @@ class ShipmentBookedV1(_ShipmentEvent):
 class ShipmentBookingFailedV1(_ShipmentEvent):
     TYPE: ClassVar[str] = "rw.ewtp.shipment.booking_failed.v1"
     quote_id: Id
-    reason: Text
+    reason: Note
 
 
 class ShipmentDispatchedV1(_ShipmentEvent):
@@ -132,4 +131,4 @@ class ShipmentCancelledV1(_ShipmentEvent):
 
     TYPE: ClassVar[str] = "rw.ewtp.shipment.cancelled.v1"
     shipment_id: Id
-    reason: Text | None = None
+    reason: Note | None = None

@@ -20,6 +20,7 @@ from typing import Annotated, ClassVar, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.contracts.envelope import EventData
+from shared.types import Id, Line, Text
 
 __all__ = [
     "INT32_MAX",
@@ -46,20 +47,18 @@ INT32_MAX = 2**31 - 1
 #: bounding the work catalogue does per reservation (one conditional UPDATE per listing).
 MAX_LINES = 200
 
-#: Ids are opaque strings of bounded length; a longer one breaks the contract (and goes to the DLQ).
-Id = Annotated[str, Field(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(gt=0, le=INT32_MAX)]
 #: A non-negative decimal string with at most 3 places (ISO 4217's largest exponent); the places
 #: allowed for the event's currency are the producer's business (it rounds half-even per currency).
 Amount = Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]{1,3})?$", examples=["12.50"])]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-City = Annotated[str, Field(min_length=1, max_length=100)]
+City = Annotated[str, Line(100)]
 #: b2c_marketplace | b2b_distributor; kept open (a plain string) so a new channel never breaks a reader.
-Channel = Annotated[str, Field(min_length=1, max_length=32)]
+Channel = Annotated[str, Line(32)]
 #: One of the 11 Incoterms 2020 rules (EXW, FCA, ..., DDP).
 Incoterm = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Reason = Annotated[str, Field(max_length=500)]
+Reason = Annotated[str, Text(500, min_length=0)]
 
 
 class OrderLine(BaseModel):
@@ -172,7 +171,7 @@ class OrderCancelledV1(_OrderEvent):
     TYPE: ClassVar[str] = "rw.ewtp.order.cancelled.v1"
     reason: Reason | None = None
     #: Who cancelled: `marketplace:<id>` or `ops:<principal>`.
-    actor: Annotated[str, Field(max_length=200)] | None = None
+    actor: Annotated[str, Line(200, min_length=0)] | None = None
     marketplace_id: Id | None = None
     currency: CurrencyCode | None = None
     total: Amount | None = None

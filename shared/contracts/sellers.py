@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from shared.contracts.envelope import EventData
+from shared.types import Id, Line, Text
 
 __all__ = [
     "TOPIC",
@@ -21,22 +22,22 @@ TOPIC = "sellers.events"
 
 class _SellerEvent(EventData):
     TOPIC: ClassVar[str] = TOPIC
-    seller_id: str
-    legal_name: str
-    status: str
+    seller_id: Id
+    legal_name: Annotated[str, Line(500)]
+    status: Annotated[str, Line(64)]
     occurred_at: datetime
 
 
 class SellerRegisteredV1(_SellerEvent):
     TYPE: ClassVar[str] = "rw.ewtp.seller.registered.v1"
-    tin: str
-    sectors: list[str]
-    district: str
+    tin: Annotated[str, Line(64)]
+    sectors: list[Annotated[str, Line(200)]]
+    district: Annotated[str, Line(200)]
 
 
 class _SellerTransition(_SellerEvent):
-    actor: str
-    reason: str | None = None
+    actor: Annotated[str, Line(200)]
+    reason: Annotated[str, Text(5000, min_length=0)] | None = None
 
 
 class SellerVerifiedV1(_SellerTransition):

@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData
+from shared.types import Id, Line, Text
 
 __all__ = [
     "TOPIC",
@@ -26,8 +27,6 @@ __all__ = [
 
 TOPIC = "tourism.events"
 
-#: Opaque ids of bounded length; a longer one breaks the contract (and goes to the DLQ).
-Id = Annotated[str, Field(min_length=1, max_length=64)]
 #: Places booked: positive and Int32-sized.
 Quantity = Annotated[int, Field(gt=0, le=2_147_483_647)]
 #: ASCII digits only (`\d` would accept other scripts' digits), at most 3 places (KWD has 3).
@@ -68,8 +67,8 @@ class BookingHeldV1(_BookingEvent):
 class BookingConfirmedV1(_BookingEvent):
     TYPE: ClassVar[str] = "rw.ewtp.booking.confirmed.v1"
     #: The traveller-facing reference, `RW-XXXXX-XXXXX`.
-    booking_reference: Annotated[str, Field(min_length=1, max_length=32)]
-    payment_reference: Annotated[str, Field(min_length=1, max_length=128)]
+    booking_reference: Annotated[str, Line(32)]
+    payment_reference: Annotated[str, Line(128)]
 
 
 class BookingCancelledV1(_BookingEvent):
@@ -81,7 +80,7 @@ class BookingCancelledV1(_BookingEvent):
     days_before: Annotated[int, Field(ge=-100_000, le=100_000)]
     refund_percent: Percent
     refund: Amount
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[str, Text(500, min_length=0)] | None = None
 
 
 class BookingExpiredV1(_BookingEvent):

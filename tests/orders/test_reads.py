@@ -201,12 +201,13 @@ async def test_demand_insight_counts_confirmed_orders_and_shows_a_sellers_share(
 ) -> None:
     made = await listing(platform, other_seller, on_hand=100, price={"amount": "12.00", "currency": "USD"})
     params = {"window": 7, "hs_code": "090111"}
+    # Rows group by the listing's category, which catalogue's listing events now carry (the factory's).
 
     async def row(key: str) -> dict[str, Any]:
         async with platform.client(key) as client:
             response = await client.get("/v1/insights/demand", params=params)
         assert response.status_code == 200, response.text
-        rows = [r for r in response.json()["rows"] if r["currency"] == "USD" and r["category"] == "hs:0901"]
+        rows = [r for r in response.json()["rows"] if r["currency"] == "USD" and r["category"] == "coffee.green"]
         return rows[0] if rows else {"units": 0, "distinct_buyers": 0, "value": {"amount": "0"}}
 
     before = await row(platform.keys["ops"])

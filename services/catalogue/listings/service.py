@@ -172,6 +172,7 @@ def listing_event(cls: type[events._ListingEvent], listing: Listing, at: datetim
         hs_code=listing.hs_code,
         unit_net_weight_g=listing.unit_net_weight_g,
         status=listing.status,
+        category=listing.category,
         version=listing.version,
         occurred_at=at,
         **extra,

@@ -105,9 +105,7 @@ LIFECYCLE: StateMachine[Action, ShipmentStatus] = StateMachine(
 )
 
 #: The same table flattened to (status, action) → next status, for documentation and tests.
-TRANSITIONS: dict[tuple[ShipmentStatus, Action], ShipmentStatus] = {
-    (source, action): target for action, (sources, target) in LIFECYCLE.transitions.items() for source in sources
-}
+TRANSITIONS: dict[tuple[ShipmentStatus, Action], ShipmentStatus] = LIFECYCLE.table()
 
 
 def next_status(current: ShipmentStatus, action: Action) -> ShipmentStatus:
