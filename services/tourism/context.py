@@ -6,7 +6,7 @@ without waiting; the service reads the time only through `TourismContext.now()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -16,7 +16,6 @@ from fastapi import Depends, Request
 from services.tourism.config import TourismFigures
 from shared.auth import Role, require_roles
 from shared.db import utcnow
-from shared.errors import FieldError, UnprocessableContent
 from shared.outbox import EventSource
 
 #: The tourism service's events (CloudEvents `source`), published through the outbox.
@@ -52,11 +51,6 @@ class TourismContext:
 
     def now(self) -> datetime:
         return self.clock()
-
-
-def invalid(errors: Sequence[FieldError]) -> UnprocessableContent:
-    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return UnprocessableContent(f"Invalid fields: {names}.", errors=list(errors))
 
 
 async def _context(request: Request) -> TourismContext:

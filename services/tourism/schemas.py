@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.tourism.domain import BookingStatus, OfferKind, PricingUnit, VisitorCategory
 from shared.money import Money
@@ -23,6 +23,7 @@ from shared.types import (
     Nullable,
     PatchModel,
     PositiveInt32,
+    RequestModel,
     Text,
 )
 
@@ -50,24 +51,20 @@ PaymentReference = Annotated[
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- offers ----------------------------------------------------------------------------------------
 
 
-class RefundTierIn(_Strict):
+class RefundTierIn(RequestModel):
     min_days_before: Days
     refund_percent: Percent
 
 
-class RescheduleIn(_Strict):
+class RescheduleIn(RequestModel):
     min_days_before: Days
     fee_percent: Percent = Decimal(0)
 
 
-class OfferCreate(_Strict):
+class OfferCreate(RequestModel):
     id: OfferId
     kind: OfferKind
     name: Name
@@ -132,7 +129,7 @@ class OfferOut(BaseModel):
     updated_at: datetime
 
 
-class DateSettingIn(_Strict):
+class DateSettingIn(RequestModel):
     """A date's capacity override (null: back to the offer's default) and whether it is closed."""
 
     capacity: Capacity | None = None
@@ -173,33 +170,33 @@ class AvailabilityPage(BaseModel):
 # --- bookings --------------------------------------------------------------------------------------
 
 
-class TravellerIn(_Strict):
+class TravellerIn(RequestModel):
     name: Name
     nationality: Country
     visitor_category: VisitorCategory
     date_of_birth: BoundedDate
 
 
-class HoldCreate(_Strict):
+class HoldCreate(RequestModel):
     offer_id: OfferId
     visit_date: BoundedDate
     quantity: PositiveInt32
     travellers: Annotated[list[TravellerIn], Field(min_length=1, max_length=50)]
 
 
-class ConfirmIn(_Strict):
+class ConfirmIn(RequestModel):
     payment_reference: PaymentReference
 
 
-class CancelIn(_Strict):
+class CancelIn(RequestModel):
     reason: Annotated[str, Text(500)] | None = None
 
 
-class RescheduleBookingIn(_Strict):
+class RescheduleBookingIn(RequestModel):
     visit_date: BoundedDate
 
 
-class NameChangeIn(_Strict):
+class NameChangeIn(RequestModel):
     """The travellers' names in their order; the other details of a traveller cannot change."""
 
     names: Annotated[list[Name], Field(min_length=1, max_length=50)]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tourism.bookings.repository import BookingRepository, Reclaimed
-from services.tourism.context import EVENTS, TourismContext, invalid
+from services.tourism.context import EVENTS, TourismContext
 from services.tourism.domain import (
     Action,
     BookingStatus,
@@ -53,9 +53,9 @@ from services.tourism.schemas import (
 from shared.auth import Identity, Role
 from shared.contracts import tourism as events
 from shared.db import Database
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, invalid
 from shared.money import Money, format_minor
-from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_datetime, cursor_id, decode_cursor, fetch_size, keyset_page
 
 #: A booking's `app_id` travels in its events, whose ids are at most 64 characters.
 MAX_APP_ID = 64
@@ -416,7 +416,7 @@ async def search(
         after = (cursor_datetime(position["t"]), cursor_id(position["id"]))
     scope = _scope(identity)
     rows = await BookingRepository(session).search(
-        limit=limit + 1,
+        limit=fetch_size(limit),
         after=after,
         now=now,
         app_id=scope if scope is not None else app_id,
@@ -425,11 +425,8 @@ async def search(
         visit_from=visit_from,
         visit_to=visit_to,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor({"t": rows[-1].created_at.isoformat(), "id": rows[-1].id})
-    return Page[BookingOut](items=[booking_out(b, now) for b in rows], next_cursor=next_cursor)
+    page, next_cursor = keyset_page(rows, limit, lambda b: {"t": b.created_at.isoformat(), "id": b.id})
+    return Page[BookingOut](items=[booking_out(b, now) for b in page], next_cursor=next_cursor)
 
 
 async def sweep(db: Database, ctx: TourismContext) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tourism.config import TourismFigures
-from services.tourism.context import TourismContext, invalid
+from services.tourism.context import TourismContext
 from services.tourism.domain import (
     CancellationPolicy,
     OfferKind,
@@ -40,9 +40,9 @@ from services.tourism.schemas import (
     RescheduleOut,
 )
 from services.tourism.seed import seed_offers
-from shared.errors import NotFound, UnprocessableContent
+from shared.errors import NotFound, UnprocessableContent, invalid
 from shared.money import Money, quantize
-from shared.pagination import Page, cursor_id, decode_cursor, encode_cursor
+from shared.pagination import Page, cursor_id, decode_cursor, fetch_size, keyset_page
 
 #: The longest date range one availability search covers.
 MAX_SEARCH_DAYS = 62
@@ -201,13 +201,10 @@ async def search(
 ) -> Page[OfferOut]:
     after = cursor_id(decode_cursor(cursor, ("id",))["id"]) if cursor else None
     offers = await OfferRepository(session).search(
-        limit=limit + 1, after=after, kind=kind.value if kind else None, place=place, active_only=active_only
+        limit=fetch_size(limit), after=after, kind=kind.value if kind else None, place=place, active_only=active_only
     )
-    next_cursor = None
-    if len(offers) > limit:
-        offers = offers[:limit]
-        next_cursor = encode_cursor({"id": offers[-1].id})
-    return Page[OfferOut](items=[offer_out(o) for o in offers], next_cursor=next_cursor)
+    page, next_cursor = keyset_page(offers, limit, lambda o: {"id": o.id})
+    return Page[OfferOut](items=[offer_out(o) for o in page], next_cursor=next_cursor)
 
 
 async def set_date(
