@@ -44,7 +44,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
 }
 READS = ("GET", "HEAD", "OPTIONS")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-SUBJECTS = {"seller": "slr-matrix", "marketplace": "mkt-matrix"}
+SUBJECTS = {"seller": "slr-matrix", "marketplace": "mkt-matrix", "traveller_app": "app-matrix"}
 
 
 def cells() -> Iterator[tuple[str, str, str, bool]]:
