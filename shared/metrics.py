@@ -129,10 +129,14 @@ SAGAS_OVERDUE = Gauge(
 UNMATCHED = "unmatched"
 
 Collect = Callable[[], Awaitable[Mapping[tuple[str, ...], float]]]
-_domain: dict[str, list[tuple[Gauge, Collect]]] = {}
+#: Domain gauges by (service, id of the app's Database): each app's /metrics refreshes only its own, so
+#: an app built but never started (tests, manifest generation) cannot take over a running one's gauges.
+_domain: dict[tuple[str, int], list[tuple[Gauge, Collect]]] = {}
 
 
-def register_gauge(service: str, name: str, documentation: str, labels: Sequence[str], collect: Collect) -> Gauge:
+def register_gauge(
+    service: str, db: Database, name: str, documentation: str, labels: Sequence[str], collect: Collect
+) -> Gauge:
     """A domain gauge (`ewtp_<name>`, labels `service` + `labels`), set from `collect()` at every scrape.
 
     `collect` returns {label values: value}; label values must come from a finite set (states, not ids).
@@ -142,8 +146,8 @@ def register_gauge(service: str, name: str, documentation: str, labels: Sequence
     gauge = (
         existing if isinstance(existing, Gauge) else Gauge(full, documentation, ["service", *labels], registry=REGISTRY)
     )
-    # A service app made again in the same process (tests) replaces its collector, never adds a second.
-    _domain[service] = [(g, c) for g, c in _domain.get(service, []) if g is not gauge] + [(gauge, collect)]
+    key = (service, id(db))
+    _domain[key] = [(g, c) for g, c in _domain.get(key, []) if g is not gauge] + [(gauge, collect)]
     return gauge
 
 
@@ -278,8 +282,8 @@ async def _outbox(service: str, db: Database) -> None:
     OUTBOX_OLDEST_AGE.labels(service).set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
 
 
-async def _domain_gauges(service: str) -> None:
-    for gauge, collect in _domain.get(service, []):
+async def _domain_gauges(service: str, db: Database | None) -> None:
+    for gauge, collect in _domain.get((service, id(db)), []) if db is not None else []:
         for labels, value in (await collect()).items():
             gauge.labels(service, *labels).set(value)
 
@@ -288,7 +292,7 @@ def metrics_route(service: str, db: Database | None = None) -> Route:
     """`GET /metrics`: refresh the scrape-time gauges of `service` (bounded by a timeout), then expose."""
 
     async def metrics(_request: Request) -> Response:
-        refresh = [_domain_gauges(service)] + ([_outbox(service, db)] if db is not None else [])
+        refresh = [_domain_gauges(service, db)] + ([_outbox(service, db)] if db is not None else [])
         for job in refresh:
             try:
                 await asyncio.wait_for(job, timeout=2.0)

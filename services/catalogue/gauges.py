@@ -10,4 +10,4 @@ from shared.metrics import count_rows, register_gauge
 
 def register_gauges(service: str, db: Database) -> None:
     open_ = count_rows(db, where=lambda: (Reservation.status == ReservationStatus.RESERVED.value,))
-    register_gauge(service, "reservations_open", "Stock reservations held for orders not yet settled.", [], open_)
+    register_gauge(service, db, "reservations_open", "Stock reservations held for orders not yet settled.", [], open_)

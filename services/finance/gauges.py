@@ -9,4 +9,4 @@ from shared.metrics import count_rows, register_gauge
 
 def register_gauges(service: str, db: Database) -> None:
     by_state = count_rows(db, by=Application.status)
-    register_gauge(service, "finance_applications", "Financing applications by state.", ["state"], by_state)
+    register_gauge(service, db, "finance_applications", "Financing applications by state.", ["state"], by_state)

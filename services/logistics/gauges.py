@@ -9,4 +9,4 @@ from shared.metrics import count_rows, register_gauge
 
 def register_gauges(service: str, db: Database) -> None:
     by_status = count_rows(db, by=ShipmentRow.status)
-    register_gauge(service, "shipments", "Shipments by status.", ["status"], by_status)
+    register_gauge(service, db, "shipments", "Shipments by status.", ["status"], by_status)

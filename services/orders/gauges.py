@@ -16,7 +16,7 @@ from shared.metrics import count_rows, register_gauge
 
 
 def register_gauges(service: str, db: Database) -> None:
-    register_gauge(service, "orders", "Orders by state.", ["state"], count_rows(db, by=Order.status))
+    register_gauge(service, db, "orders", "Orders by state.", ["state"], count_rows(db, by=Order.status))
     overdue = count_rows(
         db, where=lambda: (Order.status == OrderStatus.PENDING.value, Order.deadline_at < datetime.now(UTC))
     )
@@ -24,4 +24,4 @@ def register_gauges(service: str, db: Database) -> None:
     async def sagas_overdue() -> Mapping[tuple[str, ...], float]:
         return {("order",): (await overdue()).get((), 0.0)}
 
-    register_gauge(service, "saga_overdue", "Saga instances pending past their deadline.", ["saga"], sagas_overdue)
+    register_gauge(service, db, "saga_overdue", "Saga instances pending past their deadline.", ["saga"], sagas_overdue)

@@ -10,4 +10,4 @@ from shared.metrics import count_rows, register_gauge
 
 def register_gauges(service: str, db: Database) -> None:
     held = count_rows(db, where=lambda: (Booking.status == BookingStatus.HELD.value,))
-    register_gauge(service, "holds_outstanding", "Tourism holds not yet confirmed, released or expired.", [], held)
+    register_gauge(service, db, "holds_outstanding", "Tourism holds not yet confirmed, released or expired.", [], held)
